@@ -1,0 +1,100 @@
+"""morocco_ai_watch: poll news feeds, extract new articles, keep them in the store.
+
+Thin by design: every task is a few lines calling :mod:`aiwatch.cycle`. Feed polling is mapped,
+one task instance per feed named after it, so an operator sees which feed fails; a failed feed
+does not stop the cycle (downstream steps run with ``all_done`` and process what healthy feeds
+brought). Tasks pass only names and counts through XCom: the store holds the data.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from airflow.sdk import dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+DAG_ID = "morocco_ai_watch"
+
+
+def _schedule() -> str | None:
+    value = os.environ.get("WATCH_SCHEDULE", "*/20 * * * *").strip()
+    return None if value.lower() in {"", "none", "off"} else value
+
+
+DEFAULT_ARGS = {
+    "owner": "morocco-ai-watch",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+    "execution_timeout": timedelta(minutes=30),
+}
+
+
+@dag(
+    dag_id=DAG_ID,
+    schedule=_schedule(),
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["morocco-ai-watch", "news"],
+    doc_md=__doc__,
+)
+def morocco_ai_watch():
+    @task
+    def prepare() -> list[dict]:
+        """Migrate the store, validate the feeds file, and hand one record per feed to the mapper."""
+        from aiwatch import cycle
+        from aiwatch.config import Settings
+
+        return [feed.as_dict() for feed in cycle.prepare(Settings.from_env())]
+
+    @task(map_index_template="{{ feed_name }}", max_active_tis_per_dag=8)
+    def poll_feed(feed: dict) -> dict:
+        """Poll one feed (conditional GET) and store its new entries."""
+        from aiwatch import cycle
+        from aiwatch.config import Feed, Settings
+
+        context = get_current_context()
+        context["feed_name"] = feed["name"]  # type: ignore[typeddict-unknown-key]
+        try:
+            return cycle.poll_feed(Settings.from_env(), Feed.from_dict(feed), context["run_id"])
+        except cycle.FeedFailed as exc:
+            # The feed's own fault: recorded with back-off in the store; retrying now would not help.
+            raise AirflowFailException(str(exc)) from None
+        except cycle.FeedSkipped as exc:
+            raise AirflowSkipException(str(exc)) from None
+
+    @task(trigger_rule="all_done")
+    def fetch_pages() -> dict:
+        """Fetch and extract the pages of new articles, whatever happened to individual feeds."""
+        from aiwatch import cycle
+        from aiwatch.config import Settings
+
+        return cycle.fetch_and_extract(Settings.from_env(), get_current_context()["run_id"])
+
+    @task(trigger_rule="all_done")
+    def summarise(feeds: list[dict] | None = None) -> dict:
+        """Log the cycle's summary; fail loudly if a core step did not finish."""
+        import logging
+
+        from aiwatch import cycle
+        from aiwatch.config import Settings
+
+        run_id = get_current_context()["run_id"]
+        names = [feed["name"] for feed in feeds] if feeds else None
+        summary = cycle.summarise(Settings.from_env(), run_id, names)
+        logging.getLogger("aiwatch.summary").info("\n%s", summary.text())
+        if summary.missing_steps:
+            raise AirflowFailException(f"cycle incomplete: {', '.join(summary.missing_steps)} did not finish")
+        return summary.as_dict()
+
+    feeds = prepare()
+    polled = poll_feed.expand(feed=feeds)
+    pages = fetch_pages()
+    polled >> pages >> summarise(feeds)
+
+
+morocco_ai_watch()

@@ -1,0 +1,124 @@
+"""Command line for operators: `python -m aiwatch.cli <command>` (also installed as `aiwatch`).
+
+- ``run-dag``: one cycle of the real ``morocco_ai_watch`` DAG (``airflow dags test``), then the summary.
+- ``cycle``: one cycle through the library alone (no Airflow), e.g. for debugging a feed.
+- ``summary``: the summary of the latest cycle recorded in the store.
+- ``db-upgrade``: apply the store's schema migrations.
+- ``standalone``: ``airflow standalone`` with the project's DAGs, printing where to log in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from aiwatch.config import ConfigError, Settings
+
+DAG_ID = "morocco_ai_watch"
+_PROGRESS_MARKERS = ("aiwatch", "feed=", "pages attempted", "Marking task", "state=", "ERROR", "Traceback")
+
+
+def _airflow_bin() -> str:
+    candidate = Path(sys.executable).with_name("airflow")
+    return str(candidate) if candidate.exists() else "airflow"
+
+
+def run_dag(settings: Settings, verbose: bool = False) -> int:
+    """Run one DAG cycle in-process with `airflow dags test`, log to var/logs, print the summary."""
+    from aiwatch.cycle import open_store
+    from aiwatch.store import repo, upgrade
+
+    log_dir = settings.var_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    print(f"running DAG {DAG_ID} once (airflow dags test); AIRFLOW_HOME={os.environ.get('AIRFLOW_HOME')}")
+    print(f"full log: {log_path}")
+    started = time.monotonic()
+    with log_path.open("w", encoding="utf-8") as log_file:
+        process = subprocess.Popen([_airflow_bin(), "dags", "test", DAG_ID], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, errors="replace")
+        assert process.stdout is not None
+        for line in process.stdout:
+            log_file.write(line)
+            if verbose or any(marker in line for marker in _PROGRESS_MARKERS):
+                sys.stdout.write("  " + line[:300] + ("\n" if not line.endswith("\n") or len(line) > 300 else ""))
+        code = process.wait()
+    print(f"\nDAG run finished in {time.monotonic() - started:.0f}s with exit code {code}\n")
+    store = open_store(settings)
+    upgrade(store)
+    run_id = repo.latest_run_id(store)
+    if run_id is None:
+        print("no cycle was recorded in the store; see the log above")
+        return code or 1
+    print(recorded_summary(settings, run_id).text())
+    return code
+
+
+def recorded_summary(settings: Settings, run_id: str):  # type: ignore[no-untyped-def]
+    """The summary the cycle's last task recorded, or one rebuilt from the store if it has none."""
+    from aiwatch.cycle import CycleSummary, open_store, summarise
+    from aiwatch.store import repo
+
+    steps, _ = repo.run_record(open_store(settings), run_id)
+    if "summary" in steps:
+        return CycleSummary(**steps["summary"])
+    return summarise(settings, run_id)
+
+
+def standalone() -> int:
+    home = Path(os.environ.get("AIRFLOW_HOME", "var/airflow"))
+    print("starting airflow standalone with the project's DAGs")
+    print("  UI:       http://localhost:8080")
+    print(f"  login:    user 'admin', password in {home / 'simple_auth_manager_passwords.json.generated'}")
+    print("  stop:     Ctrl-C")
+    os.environ.setdefault("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin")
+    return subprocess.call([_airflow_bin(), "standalone"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="aiwatch", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run-dag", help="one cycle of the morocco_ai_watch DAG, then its summary")
+    run.add_argument("-v", "--verbose", action="store_true", help="print Airflow's whole output")
+    sub.add_parser("cycle", help="one cycle through the library, without Airflow")
+    sub.add_parser("summary", help="summary of the latest recorded cycle")
+    sub.add_parser("db-upgrade", help="apply store migrations")
+    sub.add_parser("standalone", help="airflow standalone with the project's DAGs")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+        if args.command == "run-dag":
+            return run_dag(settings, verbose=args.verbose)
+        if args.command == "standalone":
+            return standalone()
+        from aiwatch import cycle
+        from aiwatch.store import repo, upgrade
+
+        store = cycle.open_store(settings)
+        if args.command == "db-upgrade":
+            print(f"store at revision {upgrade(store)}")
+            return 0
+        if args.command == "cycle":
+            print(cycle.run_cycle(settings).text())
+            return 0
+        upgrade(store)
+        run_id = repo.latest_run_id(store)
+        if run_id is None:
+            print("no cycle recorded yet")
+            return 1
+        print(recorded_summary(settings, run_id).text())
+        return 0
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,202 @@
+"""Settings and the feeds file: the one documented place where configuration is read.
+
+Every knob is an environment variable (see the table in README.md). Reading them into a frozen
+dataclass once per task keeps the rest of the library free of ``os.environ`` lookups, so tests
+build a ``Settings`` directly instead of patching the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+#: The repository root when the package is installed in editable mode (plugins/aiwatch/config.py).
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def project_root(environ: Mapping[str, str] | None = None) -> Path:
+    """The directory holding ``config/`` and ``var/``: ``WATCH_HOME``, else the checkout we live in."""
+    environ = os.environ if environ is None else environ
+    if environ.get("WATCH_HOME"):
+        return Path(environ["WATCH_HOME"]).resolve()
+    if (_PACKAGE_ROOT / "config").is_dir():
+        return _PACKAGE_ROOT
+    return Path.cwd()
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A setting or the feeds file is wrong; the message names the variable or entry at fault."""
+
+
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no, on/off)")
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, kind: type = float, minimum: float = 0) -> Any:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a {kind.__name__}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be >= {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a cycle needs to know; built from the environment by :meth:`from_env`."""
+
+    home: Path
+    feeds_file: Path
+    db_url: str
+    allow_private_networks: bool = False
+    schedule: str | None = "*/20 * * * *"
+    user_agent: str = "MoroccoAIWatch/0.1 (+https://github.com/morocco-ai-watch; news monitor)"
+    http_timeout_s: float = 20.0
+    connect_timeout_s: float = 8.0
+    max_feed_bytes: int = 10 * 1024 * 1024
+    max_page_bytes: int = 5 * 1024 * 1024
+    max_redirects: int = 5
+    fetch_workers: int = 8
+    per_host_limit: int = 2
+    max_pages_per_cycle: int = 500
+    feed_backoff_base_s: float = 300.0
+    feed_backoff_cap_s: float = 6 * 3600.0
+    #: "host:port" pairs reachable even with the private-network guard on (tests use it; not a user knob).
+    private_allowlist: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        home = project_root(env)
+        var = Path(env.get("WATCH_DATA_DIR") or home / "var")
+        feeds_file = Path(env.get("WATCH_FEEDS_FILE") or home / "config" / "feeds.yaml")
+        if not feeds_file.is_absolute():
+            feeds_file = (Path.cwd() / feeds_file) if (Path.cwd() / feeds_file).exists() else home / feeds_file
+        schedule = env.get("WATCH_SCHEDULE", "*/20 * * * *").strip()
+        return cls(
+            home=home,
+            feeds_file=feeds_file,
+            db_url=env.get("WATCH_DB_URL") or f"sqlite:///{var / 'watch.db'}",
+            allow_private_networks=_bool(env, "WATCH_ALLOW_PRIVATE_NETWORKS", False),
+            schedule=None if schedule.lower() in {"", "none", "off"} else schedule,
+            user_agent=env.get("WATCH_USER_AGENT") or cls.user_agent,
+            http_timeout_s=_number(env, "WATCH_HTTP_TIMEOUT", cls.http_timeout_s, float, 1),
+            max_feed_bytes=_number(env, "WATCH_MAX_FEED_BYTES", cls.max_feed_bytes, int, 1024),
+            max_page_bytes=_number(env, "WATCH_MAX_PAGE_BYTES", cls.max_page_bytes, int, 1024),
+            max_redirects=_number(env, "WATCH_MAX_REDIRECTS", cls.max_redirects, int, 0),
+            fetch_workers=_number(env, "WATCH_FETCH_WORKERS", cls.fetch_workers, int, 1),
+            per_host_limit=_number(env, "WATCH_PER_HOST_LIMIT", cls.per_host_limit, int, 1),
+            max_pages_per_cycle=_number(env, "WATCH_MAX_PAGES_PER_CYCLE", cls.max_pages_per_cycle, int, 1),
+        )
+
+    @property
+    def var_dir(self) -> Path:
+        if self.db_url.startswith("sqlite:///"):
+            return Path(self.db_url.removeprefix("sqlite:///")).parent
+        return self.home / "var"
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+# --- the feeds file -------------------------------------------------------------------------
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_LANG_RE = re.compile(r"^[a-z]{2,3}$")
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    url: str
+    lang: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "url": self.url, "lang": self.lang}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Feed:
+        return cls(name=data["name"], url=data["url"], lang=data.get("lang"))
+
+
+def parse_feeds(document: Any, source: str = "feeds file") -> list[Feed]:
+    """Validate the parsed YAML of a feeds file; every error names the entry at fault."""
+    if not isinstance(document, Mapping) or "feeds" not in document:
+        raise ConfigError(f"{source}: expected a mapping with a 'feeds:' list at the top")
+    entries = document["feeds"]
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise ConfigError(f"{source}: 'feeds' must be a list, got {type(entries).__name__}")
+    feeds: list[Feed] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        where = f"{source}: feeds[{index}]"
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{where}: expected a mapping with name and url, got {entry!r}")
+        name = entry.get("name")
+        if isinstance(name, str):
+            where += f" (name={name!r})"
+        unknown = set(entry) - {"name", "url", "lang", "enabled"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: name, url, lang, enabled")
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise ConfigError(f"{where}: 'name' must be 1-64 letters, digits, '-', '_' or '.', got {name!r}")
+        if name in seen:
+            raise ConfigError(f"{where}: duplicate name, already used by feeds[{seen[name]}]")
+        seen[name] = index
+        url = entry.get("url")
+        if not isinstance(url, str) or not url.strip():
+            raise ConfigError(f"{where}: 'url' is missing")
+        url = url.strip()
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"{where}: 'url' must be an http(s) URL with a host, got {url!r}")
+        lang = entry.get("lang")
+        if lang is not None and (not isinstance(lang, str) or not _LANG_RE.match(lang)):
+            raise ConfigError(f"{where}: 'lang' must be a 2-3 letter code such as fr, ar, en, es; got {lang!r}")
+        enabled = entry.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"{where}: 'enabled' must be true or false, got {enabled!r}")
+        if enabled:
+            feeds.append(Feed(name=name, url=url, lang=lang))
+    return feeds
+
+
+def load_feeds(path: Path | str) -> list[Feed]:
+    """Read and validate a feeds YAML file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"feeds file {path} does not exist (set WATCH_FEEDS_FILE)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"feeds file {path} cannot be read: {exc}") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"feeds file {path} is not valid YAML: {exc}") from None
+    return parse_feeds(document, source=str(path))

@@ -1,0 +1,253 @@
+"""One monitoring cycle as plain functions: the DAG calls them step by step, `make demo`,
+the benchmarks and the tests call :func:`run_cycle` whole.
+
+Each step reads what it needs from the store and writes its results and counts back, keyed by
+the run id, so a retried or re-run step changes nothing twice and the summary can be rebuilt
+from the store alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiwatch.config import Feed, Settings, load_feeds
+from aiwatch.feeds import poll
+from aiwatch.fetcher import Fetcher, FetchLimits
+from aiwatch.pages import HostGate, fetch_pages
+from aiwatch.store import Store, repo, upgrade
+from aiwatch.urls import host_of
+
+log = logging.getLogger(__name__)
+
+#: Steps after polling that every healthy cycle records; a missing one means the step failed.
+CORE_STEPS = ("fetch",)
+
+
+class FeedFailed(Exception):
+    """A feed could not be polled this cycle; recorded in the store, other feeds unaffected."""
+
+
+class FeedSkipped(Exception):
+    """A feed is in back-off after failures (or its host asked us to wait) and was not polled."""
+
+
+def open_store(settings: Settings) -> Store:
+    return Store(settings.db_url)
+
+
+def make_fetcher(settings: Settings, max_bytes: int) -> Fetcher:
+    return Fetcher(FetchLimits(
+        timeout_s=settings.http_timeout_s, connect_timeout_s=settings.connect_timeout_s, max_bytes=max_bytes,
+        max_redirects=settings.max_redirects, user_agent=settings.user_agent,
+        allow_private=settings.allow_private_networks, private_allowlist=settings.private_allowlist,
+    ))
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    return f"cycle__{(now or datetime.now(UTC)):%Y-%m-%dT%H:%M:%S.%f}"
+
+
+# --- steps -------------------------------------------------------------------------------------
+
+
+def prepare(settings: Settings) -> list[Feed]:
+    """Migrate the store, read and validate the feeds file, and register the feeds."""
+    store = open_store(settings)
+    upgrade(store)
+    feeds = load_feeds(settings.feeds_file)
+    repo.sync_feeds(store, feeds)
+    log.info("cycle prepared: %d feeds from %s, store %s", len(feeds), settings.feeds_file,
+             store.engine.url.render_as_string(hide_password=True))
+    return feeds
+
+
+def poll_feed(settings: Settings, feed: Feed, run_id: str, *, now: datetime | None = None,
+              fetcher: Fetcher | None = None) -> dict[str, Any]:
+    """Poll one feed and store its new entries. Raises FeedFailed / FeedSkipped after recording them."""
+    now = now or datetime.now(UTC)
+    store = open_store(settings)
+    snapshot = repo.feed_snapshot(store, feed.name)
+    if snapshot and snapshot.next_attempt_at and snapshot.next_attempt_at > now:
+        reason = (f"feed={feed.name} in back-off after {snapshot.consecutive_failures} failures; next attempt "
+                  f"{snapshot.next_attempt_at.isoformat(timespec='seconds')} (last error: {snapshot.last_error})")
+        repo.record_skip(store, run_id, feed, reason, now)
+        log.warning(reason)
+        raise FeedSkipped(reason)
+    host = host_of(feed.url)
+    wait_until = repo.host_not_before(store, host, now)
+    if wait_until is not None:
+        reason = f"feed={feed.name} host {host} asked us to wait until {wait_until.isoformat(timespec='seconds')}"
+        repo.record_skip(store, run_id, feed, reason, now)
+        log.warning(reason)
+        raise FeedSkipped(reason)
+
+    own_fetcher = fetcher is None
+    fetcher = fetcher or make_fetcher(settings, settings.max_feed_bytes)
+    try:
+        result = poll(feed, fetcher, etag=snapshot.etag if snapshot else None,
+                      last_modified=snapshot.last_modified if snapshot else None,
+                      max_bytes=settings.max_feed_bytes, now=now)
+    finally:
+        if own_fetcher:
+            fetcher.close()
+    counts = repo.add_entries(store, feed, result.entries, run_id, now) if result.status == "ok" else None
+    if result.status == "failed" and result.retry_after and result.http_status in (429, 503):
+        repo.set_host_backoff(store, host, result.retry_after, f"HTTP {result.http_status} on {feed.url}", now)
+    state = repo.record_poll(store, run_id, feed, result, counts, backoff_base_s=settings.feed_backoff_base_s,
+                             backoff_cap_s=settings.feed_backoff_cap_s, now=now)
+    for warning in result.warnings:
+        log.warning("feed=%s url=%s: %s", feed.name, feed.url, warning)
+    stats = {"feed": feed.name, "status": result.status, "http_status": result.http_status,
+             "entries": len(result.entries), **(counts.as_dict() if counts else {})}
+    if result.status == "failed":
+        message = (f"feed={feed.name} url={feed.url} failed ({result.reason}): {result.error}; "
+                   f"{state.consecutive_failures} consecutive failure(s), next attempt "
+                   f"{(state.next_attempt_at or now).isoformat(timespec='seconds')}")
+        log.error(message)
+        raise FeedFailed(message)
+    log.info("feed=%s status=%s http=%s entries=%d new=%d updated=%d duplicates=%d known=%d 304=%s",
+             feed.name, result.status, result.http_status, len(result.entries), counts.new if counts else 0,
+             counts.updated if counts else 0, counts.duplicates if counts else 0, counts.known if counts else 0,
+             "yes" if result.status == "unchanged" else "no")
+    return stats
+
+
+def fetch_and_extract(settings: Settings, run_id: str, *, fetcher: Fetcher | None = None) -> dict[str, Any]:
+    """Fetch and extract every page not yet fetched (bounded per cycle), storing text or the reason."""
+    store = open_store(settings)
+    started = time.monotonic()
+    waiting = repo.hosts_in_backoff(store)
+    gate = HostGate(settings.per_host_limit, {h: t.timestamp() for h, t in waiting.items()})
+    jobs = repo.pending_pages(store, settings.max_pages_per_cycle, skip_hosts=waiting)
+    own_fetcher = fetcher is None
+    fetcher = fetcher or make_fetcher(settings, settings.max_page_bytes)
+    try:
+        outcomes = fetch_pages(jobs, fetcher, workers=settings.fetch_workers, per_host=settings.per_host_limit,
+                               max_bytes=settings.max_page_bytes, gate=gate)
+    finally:
+        if own_fetcher:
+            fetcher.close()
+    saved = repo.save_pages(store, outcomes)
+    for host, until in gate.not_before.items():
+        if host not in waiting and until > time.time():
+            repo.set_host_backoff(store, host, until - time.time(), "Retry-After on an article page")
+    reasons = Counter((o.error or "unknown").split(":", 1)[0] for o in outcomes if o.status == "failed")
+    stats = {"attempted": len(jobs), "extracted": saved["ok"], "partial": saved["failed"],
+             "deferred": saved["deferred"], "duplicates": saved["duplicate"], "failure_reasons": dict(reasons),
+             "hosts_waiting": sorted(waiting), "seconds": round(time.monotonic() - started, 2)}
+    repo.record_step(store, run_id, "fetch", stats)
+    log.info("pages attempted=%d extracted=%d partial=%d deferred=%d duplicates=%d in %.1fs",
+             len(jobs), saved["ok"], saved["failed"], saved["deferred"], saved["duplicate"], stats["seconds"])
+    return stats
+
+
+# --- summary -----------------------------------------------------------------------------------
+
+
+@dataclass
+class CycleSummary:
+    run_id: str
+    feeds_total: int = 0
+    feeds_ok: int = 0
+    feeds_unchanged: int = 0
+    feeds_failed: dict[str, str] = field(default_factory=dict)
+    feeds_skipped: dict[str, str] = field(default_factory=dict)
+    new_articles: int = 0
+    updated_articles: int = 0
+    duplicate_articles: int = 0
+    extracted: int = 0
+    partial: int = 0
+    deferred: int = 0
+    partial_reasons: dict[str, int] = field(default_factory=dict)
+    alerts: int | None = None
+    missing_steps: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def text(self) -> str:
+        lines = [f"Morocco AI Watch: cycle {self.run_id}"]
+        polled = self.feeds_total - len(self.feeds_skipped)
+        lines.append(
+            f"feeds: {polled} polled: {self.feeds_ok} ok, {self.feeds_unchanged} unchanged (304), "
+            f"{len(self.feeds_failed)} failed; {len(self.feeds_skipped)} skipped (back-off)")
+        if self.feeds_total and len(self.feeds_failed) == polled and polled:
+            lines.append("  every polled feed failed: is this machine offline? (see the reasons below)")
+        for name, error in sorted(self.feeds_failed.items()):
+            lines.append(f"  failed  {name}: {error}")
+        for name, reason in sorted(self.feeds_skipped.items()):
+            lines.append(f"  skipped {name}: {reason}")
+        lines.append(f"articles: {self.new_articles} new, {self.updated_articles} updated headlines, "
+                     f"{self.duplicate_articles} duplicates ignored")
+        reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(self.partial_reasons.items()))
+        lines.append(f"pages: {self.extracted} extracted, {self.partial} partial (feed title and summary kept"
+                     + (f": {reasons}" if reasons else "") + f"), {self.deferred} deferred")
+        lines.append("alerts: " + ("none sent: classification and alerts are not enabled in this version"
+                                   if self.alerts is None else f"{self.alerts}"))
+        if self.missing_steps:
+            lines.append(f"INCOMPLETE: step(s) {', '.join(self.missing_steps)} did not finish; see their task logs")
+        return "\n".join(lines)
+
+
+def summarise(settings: Settings, run_id: str, feed_names: list[str] | None = None) -> CycleSummary:
+    """Rebuild the cycle's summary from the store and record it.
+
+    ``feed_names`` are the feeds the cycle meant to poll: one with no record crashed before it
+    could write one, and is reported as failed rather than silently left out.
+    """
+    store = open_store(settings)
+    steps, polls = repo.run_record(store, run_id)
+    names = list(feed_names) if feed_names is not None else [p.feed for p in polls]
+    summary = CycleSummary(run_id=run_id, feeds_total=len(set(names) | {p.feed for p in polls}))
+    for name in sorted(set(names) - {p.feed for p in polls}):
+        summary.feeds_failed[name] = "no poll recorded: the task crashed or was killed; see its log"
+    for entry in polls:
+        if entry.status == "ok":
+            summary.feeds_ok += 1
+        elif entry.status == "unchanged":
+            summary.feeds_unchanged += 1
+        elif entry.status == "failed":
+            summary.feeds_failed[entry.feed] = (entry.error or entry.reason or "unknown error")[:300]
+        elif entry.status == "skipped":
+            summary.feeds_skipped[entry.feed] = (entry.error or "back-off")[:300]
+        summary.new_articles += entry.new
+        summary.updated_articles += entry.updated
+        summary.duplicate_articles += entry.duplicates
+    fetch = steps.get("fetch", {})
+    summary.extracted = fetch.get("extracted", 0)
+    summary.partial = fetch.get("partial", 0)
+    summary.deferred = fetch.get("deferred", 0)
+    summary.partial_reasons = fetch.get("failure_reasons", {})
+    summary.duplicate_articles += fetch.get("duplicates", 0)
+    if "alerts" in steps:
+        summary.alerts = steps["alerts"].get("sent", 0)
+    summary.missing_steps = [step for step in CORE_STEPS if step not in steps]
+    repo.record_step(store, run_id, "summary", summary.as_dict())
+    return summary
+
+
+def run_cycle(settings: Settings, run_id: str | None = None) -> CycleSummary:
+    """A whole cycle in one process (no Airflow): polls in parallel threads, then pages, then summary."""
+    run_id = run_id or new_run_id()
+    feeds = prepare(settings)
+
+    def one(feed: Feed) -> None:
+        try:
+            poll_feed(settings, feed, run_id)
+        except (FeedFailed, FeedSkipped):
+            pass  # recorded in the store and logged; the summary reports it
+        except Exception:
+            log.exception("feed=%s url=%s: unexpected error while polling", feed.name, feed.url)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(settings.fetch_workers, len(feeds) or 1))) as pool:
+        list(pool.map(one, feeds))
+    fetch_and_extract(settings, run_id)
+    summary = summarise(settings, run_id, [f.name for f in feeds])
+    log.info("%s", summary.text())
+    return summary

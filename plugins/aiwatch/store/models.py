@@ -1,0 +1,152 @@
+"""Tables of the article store. Schema changes go through Alembic migrations in ``migrations/``.
+
+The store is the single source of truth: Airflow tasks pass only ids and counts, so any task can
+be retried or re-run and read what it needs from here. Unique keys make every write idempotent.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone; we put it back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError(f"naive datetime {value!r} given to the store; use UTC-aware datetimes")
+            value = value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
+
+
+class FeedState(Base):
+    """Health and HTTP cache state of one configured feed."""
+
+    __tablename__ = "feeds"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str | None] = mapped_column(String(8))
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_status: Mapped[str | None] = mapped_column(String(16))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    entries_seen: Mapped[int] = mapped_column(BigInteger, default=0)
+    articles_new: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class FeedPoll(Base):
+    """One poll of one feed in one cycle (run); a retried task overwrites its own row."""
+
+    __tablename__ = "feed_polls"
+    __table_args__ = (UniqueConstraint("run_id", "feed", name="uq_feed_polls_run_feed"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(250))
+    feed: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class HostBackoff(Base):
+    """A host that asked us (429/503 + Retry-After) to come back later; honoured by feeds and pages."""
+
+    __tablename__ = "host_backoff"
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Article(Base):
+    __tablename__ = "articles"
+    __table_args__ = (
+        Index("ix_articles_outlet_title_key", "outlet", "title_key"),
+        Index("ix_articles_fetch_status", "fetch_status"),
+        Index("ix_articles_outlet_created", "outlet", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(Text)
+    url_key: Mapped[str] = mapped_column(String(2000), unique=True)
+    guid: Mapped[str | None] = mapped_column(Text)
+    feed: Mapped[str] = mapped_column(String(64), index=True)
+    outlet: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(Text)
+    title_key: Mapped[str | None] = mapped_column(String(40))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    summary_fp: Mapped[int | None] = mapped_column(BigInteger)
+    text: Mapped[str | None] = mapped_column(Text)
+    text_fp: Mapped[int | None] = mapped_column(BigInteger)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    date_source: Mapped[str | None] = mapped_column(String(8))
+    lang: Mapped[str | None] = mapped_column(String(8))
+    site_name: Mapped[str | None] = mapped_column(String(255))
+    page_title: Mapped[str | None] = mapped_column(Text)
+    fetch_status: Mapped[str] = mapped_column(String(16), default="pending")
+    fetch_error: Mapped[str | None] = mapped_column(Text)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    encoding: Mapped[str | None] = mapped_column(String(32))
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    first_run_id: Mapped[str | None] = mapped_column(String(250))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    title_history: Mapped[list | None] = mapped_column(JSON)
+
+
+class CycleStep(Base):
+    """Counts reported by each step of a cycle, so the run summary can be rebuilt from the store."""
+
+    __tablename__ = "cycle_steps"
+    __table_args__ = (UniqueConstraint("run_id", "step", name="uq_cycle_steps_run_step"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(250), index=True)
+    step: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stats: Mapped[dict] = mapped_column(JSON)
