@@ -30,6 +30,9 @@ MAX_SUMMARY_CHARS = 5000
 MAX_ENTRIES = 500
 _HTML_START_RE = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html)\b", re.I | re.S)
 
+# feedparser flags these as "bozo" although the document itself is fine (a server's wrong header).
+_BENIGN_BOZO = {"NonXMLContentType", "CharacterEncodingOverride"}
+
 PollStatus = Literal["ok", "unchanged", "failed"]
 
 
@@ -106,12 +109,16 @@ def parse_entries(body: bytes, feed: Feed, *, content_type: str | None = None, b
     if parsed.get("bozo"):
         problem = parsed.get("bozo_exception")
         message = f"{type(problem).__name__}: {problem}"[:300] if problem else "not well formed"
+        benign = type(problem).__name__ in _BENIGN_BOZO
         if not raw_entries:
             if not parsed.get("version") and _HTML_START_RE.match(body[:2048]):
                 return PollResult(feed.name, "failed", reason="not-a-feed",
                                   error=f"{feed.url} returned an HTML page, not RSS/Atom")
             return PollResult(feed.name, "failed", reason="broken-feed", error=f"unparseable feed: {message}")
-        warnings.append(f"feed is not well formed but has {len(raw_entries)} entries; using them ({message})")
+        elif benign:
+            warnings.append(f"feed parsed with a minor problem ({message})")
+        else:
+            warnings.append(f"feed is not well formed but has {len(raw_entries)} entries; using them ({message})")
     elif not raw_entries and not parsed.get("version"):
         reason = "not-a-feed"
         what = "an HTML page" if _HTML_START_RE.match(body[:2048]) else "no RSS/Atom document"

@@ -31,13 +31,15 @@ def html_to_text(fragment: str | None) -> str:
 
 
 def truncate_words(text: str, limit: int) -> str:
-    """Cut at a word boundary so no stored title ends mid-word."""
+    """Cut to at most ``limit`` characters (ellipsis included) at a word boundary, never mid-word
+    unless the text is one unbroken token."""
     if len(text) <= limit:
         return text
-    cut = text[:limit]
-    space = cut.rfind(" ")
-    if space > limit * 0.6:
-        cut = cut[:space]
+    cut = text[: max(1, limit - 1)]
+    if not text[len(cut)].isspace():
+        space = cut.rfind(" ")
+        if space > 0:
+            cut = cut[:space]
     return cut.rstrip(" ,;:-") + "…"
 
 
