@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +16,15 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DEMO_SITE = REPO / "demo" / "site"
 
-# Tests never use the developer's own Airflow home or store.
+# Tests never use the developer's own Airflow home or store: point Airflow at a throw-away home
+# before anything imports it.
 os.environ.pop("WATCH_DB_URL", None)
 os.environ.pop("WATCH_FEEDS_FILE", None)
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="aiwatch-airflow-home-")
+os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 
 from aiwatch.config import Settings  # noqa: E402
 from aiwatch.devserver import DevServer  # noqa: E402

@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-
 from aiwatch.config import ConfigError, Settings, load_feeds, parse_feeds
 
 

@@ -1,7 +1,6 @@
 import codecs
 
 import pytest
-
 from aiwatch.decode import decode_bytes
 from aiwatch.extract import ExtractError, extract_article, looks_like_html
 from aiwatch.lang import detect_language

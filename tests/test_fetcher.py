@@ -3,7 +3,6 @@
 import time
 
 import pytest
-
 from aiwatch.devserver import Route
 from aiwatch.fetcher import Fetcher, FetchError, FetchLimits, address_is_public, parse_retry_after
 

@@ -3,14 +3,12 @@
 import multiprocessing
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
-
 from aiwatch.config import Feed
 from aiwatch.feeds import FeedEntry, PollResult
-from aiwatch.store import Store, current_revision, upgrade
-from aiwatch.store import repo
+from aiwatch.store import Store, current_revision, repo, upgrade
 from aiwatch.store.migrate import head_revision
 from aiwatch.store.models import Article
+from sqlalchemy import func, select
 
 NOW = datetime(2025, 9, 12, 10, 0, tzinfo=UTC)
 FEED_A = Feed("outlet-a", "https://outlet.ma/rss", "fr")

@@ -102,7 +102,7 @@ def parse_entries(body: bytes, feed: Feed, *, content_type: str | None = None, b
     try:
         parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True, resolve_relative_uris=True)
     except Exception as exc:  # feedparser is robust, but hostile input has found crashes before
-        return PollResult(feed.name, "failed", reason="parse-error", error=f"feedparser crashed: {exc!r}"[:500])
+        return PollResult(feed.name, "failed", reason="parse-error", error=f"parse-error: feedparser crashed on {feed.url}: {exc!r}"[:500])
 
     raw_entries = parsed.get("entries") or []
     warnings: list[str] = []
@@ -113,8 +113,8 @@ def parse_entries(body: bytes, feed: Feed, *, content_type: str | None = None, b
         if not raw_entries:
             if not parsed.get("version") and _HTML_START_RE.match(body[:2048]):
                 return PollResult(feed.name, "failed", reason="not-a-feed",
-                                  error=f"{feed.url} returned an HTML page, not RSS/Atom")
-            return PollResult(feed.name, "failed", reason="broken-feed", error=f"unparseable feed: {message}")
+                                  error=f"not-a-feed: {feed.url} returned an HTML page, not RSS/Atom")
+            return PollResult(feed.name, "failed", reason="broken-feed", error=f"broken-feed: {feed.url} is not a readable feed ({message})")
         elif benign:
             warnings.append(f"feed parsed with a minor problem ({message})")
         else:
@@ -122,7 +122,7 @@ def parse_entries(body: bytes, feed: Feed, *, content_type: str | None = None, b
     elif not raw_entries and not parsed.get("version"):
         reason = "not-a-feed"
         what = "an HTML page" if _HTML_START_RE.match(body[:2048]) else "no RSS/Atom document"
-        return PollResult(feed.name, "failed", reason=reason, error=f"{feed.url} returned {what}")
+        return PollResult(feed.name, "failed", reason=reason, error=f"not-a-feed: {feed.url} returned {what}")
 
     entries: list[FeedEntry] = []
     skipped = 0
@@ -150,6 +150,10 @@ def parse_entries(body: bytes, feed: Feed, *, content_type: str | None = None, b
             outlet=host_of(source_href) if is_http_url(source_href) else host_of(link),
             source_name=html_to_text(source.get("title"))[:200] or None if isinstance(source, dict) else None,
         ))
+    if raw_entries and not entries:
+        return PollResult(feed.name, "failed", reason="no-usable-entries", warnings=warnings, skipped_entries=skipped,
+                          error=f"no-usable-entries: {feed.url} has {len(raw_entries)} entries but none with "
+                                "an http(s) link and a title")
     if skipped:
         warnings.append(f"{skipped} entries without a usable link or title were skipped")
     if len(raw_entries) > MAX_ENTRIES:

@@ -1,0 +1,138 @@
+"""The morocco_ai_watch DAG: structure, and real `airflow dags test` runs on the local news web."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from aiwatch.devserver import Route
+from conftest import REPO
+
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+pytestmark = pytest.mark.airflow
+
+
+@pytest.fixture(scope="module")
+def dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(REPO / "dags"), load_op_links=False)
+    assert bag.import_errors == {}
+    return bag.dags["morocco_ai_watch"]
+
+
+def test_dag_loads_with_expected_schedule_and_policies(dag):
+    assert dag is not None
+    assert dag.catchup is False and dag.max_active_runs == 1
+    assert dag.timetable.expression == "*/20 * * * *"
+    poll = dag.get_task("poll_feed")
+    assert poll.map_index_template == "{{ feed_name }}"
+    assert type(poll).__name__.endswith("MappedOperator")  # one task instance per feed
+    for task in dag.tasks:
+        assert task.retries == 2 and task.retry_exponential_backoff, task.task_id
+    assert dag.get_task("fetch_pages").trigger_rule == "all_done"
+    assert dag.get_task("summarise").trigger_rule == "all_done"
+    assert set(dag.get_task("poll_feed").downstream_task_ids) == {"fetch_pages"}
+
+
+def test_schedule_is_configurable():
+    code = ("import os; os.environ['WATCH_SCHEDULE']='@hourly';"
+            "from airflow.dag_processing.dagbag import DagBag;"
+            f"b=DagBag(dag_folder={str(REPO / 'dags')!r}, load_op_links=False);"
+            "print(b.dags[\"morocco_ai_watch\"].timetable.expression)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] in {"@hourly", "0 * * * *"}, out.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def fresh_home(tmp_path_factory) -> dict[str, str]:
+    """A brand-new AIRFLOW_HOME outside the repo, migrated once, as a newcomer would have it."""
+    home = tmp_path_factory.mktemp("airflow-home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "WATCH_"))}
+    env.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
+               AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    done = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300,
+                          cwd=home)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return env
+
+
+def dags_test(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([AIRFLOW, "dags", "test", "morocco_ai_watch"], env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_dags_test_end_to_end_from_a_foreign_directory(fresh_home, demo_server, tmp_path):
+    demo_server.add("/broken/feed.xml", Route(status=500, body=b"down"))
+    feeds = [{"name": name, "url": demo_server.url(f"/{name}/feed.xml"), "lang": lang}
+             for name, lang in [("atlas-tech", "fr"), ("maghreb-wire", "en"), ("akhbar-raqmiya", "ar")]]
+    feeds.append({"name": "broken", "url": demo_server.url("/broken/feed.xml")})
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text(yaml.safe_dump({"feeds": feeds}), encoding="utf-8")
+    db = tmp_path / "watch.db"
+    env = dict(fresh_home, WATCH_FEEDS_FILE=str(feeds_file), WATCH_DB_URL=f"sqlite:///{db}",
+               WATCH_ALLOW_PRIVATE_NETWORKS="1")
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir()
+
+    first = dags_test(env, workdir)
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
+    store = sqlite3.connect(db)
+    assert store.execute("select count(*) from articles").fetchone()[0] == 16
+    assert store.execute("select count(*) from articles where fetch_status='ok'").fetchone()[0] == 16
+    summaries = [json.loads(s) for (s,) in store.execute("select stats from cycle_steps where step='summary'")]
+    assert summaries[-1]["new_articles"] == 16 and summaries[-1]["feeds_ok"] == 3
+    assert "http-500" in summaries[-1]["feeds_failed"]["broken"]
+
+    meta = sqlite3.connect(Path(fresh_home["AIRFLOW_HOME"]) / "airflow.db")
+    polls = dict(meta.execute("select rendered_map_index, state from task_instance where task_id='poll_feed'"))
+    assert polls == {"atlas-tech": "success", "maghreb-wire": "success", "akhbar-raqmiya": "success",
+                     "broken": "failed"}
+    others = dict(meta.execute("select task_id, state from task_instance where task_id != 'poll_feed'"))
+    assert others == {"prepare": "success", "fetch_pages": "success", "summarise": "success"}
+
+    second = dags_test(env, workdir)
+    assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
+    summaries = [json.loads(s) for (s,) in store.execute("select stats from cycle_steps where step='summary' order by at")]
+    assert summaries[-1]["feeds_unchanged"] == 3 and summaries[-1]["new_articles"] == 0
+    assert store.execute("select count(*) from articles").fetchone()[0] == 16
+    assert sum(demo_server.not_modified.values()) == 3
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_run_dag_command_when_every_feed_is_unreachable(fresh_home, tmp_path):
+    """What `make run` does on a machine without internet: every feed fails cleanly, the summary says so."""
+    port = _closed_port()
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text(yaml.safe_dump({"feeds": [
+        {"name": "one", "url": f"http://127.0.0.1:{port}/rss"},
+        {"name": "two", "url": f"http://127.0.0.1:{port}/atom"}]}), encoding="utf-8")
+    env = dict(fresh_home, WATCH_FEEDS_FILE=str(feeds_file), WATCH_DB_URL=f"sqlite:///{tmp_path / 'w.db'}",
+               WATCH_ALLOW_PRIVATE_NETWORKS="1", WATCH_DATA_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-m", "aiwatch.cli", "run-dag"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "2 failed" in done.stdout and "every polled feed failed" in done.stdout
+    assert "failed  one: connection" in done.stdout
+
+
+def test_demo_command(fresh_home, tmp_path):
+    env = dict(fresh_home, WATCH_DB_URL=f"sqlite:///{tmp_path / 'demo.db'}", WATCH_DEMO_PORT="0")
+    done = subprocess.run([sys.executable, "-m", "aiwatch.demo"], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "feeds: 3 polled: 3 ok" in done.stdout
+    assert "articles: 16 new" in done.stdout and "pages: 16 extracted" in done.stdout
