@@ -10,13 +10,12 @@ alert costs more than a missed follow-up.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
+import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     average_precision_score,
@@ -30,19 +29,29 @@ from sklearn.metrics import (
 from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from classifiers.features import CueFeatures, Field, TextPrep, as_title_text, load_lexicon
+from classifiers.features import (
+    CueFeatures,
+    Field,
+    TextPrep,
+    as_title_text,
+    load_lexicon,
+    title_char_ngrams,
+    word_unigrams_bigrams,
+)
+from classifiers.tfidf import LeanTfidf
 
 Progress = Callable[[str], None]
 AUGMENT_WEIGHT = 0.35  # weight of headline-only copies of full articles in training
 
 
-def build_pipeline(C: float = 4.0, lexicon: dict[str, list[str]] | None = None) -> Pipeline:
-    words = Pipeline([("field", Field("full")), ("tfidf", TfidfVectorizer(
-        ngram_range=(1, 2), min_df=2, max_df=0.9, sublinear_tf=True, max_features=60_000, dtype=np.float32))])
-    chars = Pipeline([("field", Field("lead")), ("tfidf", TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, max_features=60_000,
-        dtype=np.float32))])
-    features = FeatureUnion([("words", words), ("chars", chars), ("cues", CueFeatures(lexicon or load_lexicon()))])
+def build_pipeline(C: float = 4.0, lexicon: dict | None = None) -> Pipeline:
+    words = Pipeline([("field", Field("full")), ("tfidf", LeanTfidf(
+        analyzer=word_unigrams_bigrams, min_df=2, max_df=0.9, max_features=60_000))])
+    chars = Pipeline([("field", Field("title")), ("tfidf", LeanTfidf(
+        analyzer=title_char_ngrams, min_df=2, max_features=60_000))])
+    branches = [("words", words), ("chars", chars)]
+    branches.append(("cues", CueFeatures(lexicon or load_lexicon())))
+    features = FeatureUnion(branches)
     classifier = LogisticRegression(C=C, class_weight="balanced", max_iter=5000, solver="liblinear")
     return Pipeline([("prep", TextPrep()), ("features", features), ("clf", classifier)])
 
@@ -72,22 +81,30 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -35, 35)))
 
 
-def choose_threshold(labels: np.ndarray, scores: np.ndarray, beta: float = 0.5) -> float:
-    """The score cut that maximises F-beta (beta < 1 favours precision) on out-of-fold scores."""
-    best, best_value = 0.5, -1.0
+TARGET_PRECISION = 0.95
+
+
+def choose_threshold(labels: np.ndarray, scores: np.ndarray, target_precision: float = TARGET_PRECISION) -> float:
+    """The out-of-fold score cut with the best F1 among those keeping precision >= target; if none
+    does, the best F0.5 (which still weighs precision twice as much as recall)."""
+    candidates: list[tuple[float, float, float]] = []  # (cut, precision, recall)
+    positives = max(float(np.sum(labels == 1)), 1.0)
     for cut in np.unique(np.round(scores, 4)):
         if cut < 0.2 or cut > 0.95:
             continue
         predicted = scores >= cut
         tp = float(np.sum(predicted & (labels == 1)))
-        precision = tp / max(float(np.sum(predicted)), 1.0)
-        recall = tp / max(float(np.sum(labels == 1)), 1.0)
-        if precision + recall == 0:
-            continue
-        value = (1 + beta**2) * precision * recall / (beta**2 * precision + recall)
-        if value > best_value:
-            best, best_value = float(cut), value
-    return best
+        candidates.append((float(cut), tp / max(float(np.sum(predicted)), 1.0), tp / positives))
+
+    def f_beta(precision: float, recall: float, beta: float) -> float:
+        return 0.0 if precision + recall == 0 else (1 + beta**2) * precision * recall / (beta**2 * precision + recall)
+
+    precise = [c for c in candidates if c[1] >= target_precision]
+    if precise:
+        return max(precise, key=lambda c: (f_beta(c[1], c[2], 1.0), c[0]))[0]
+    if not candidates:
+        return 0.5
+    return max(candidates, key=lambda c: f_beta(c[1], c[2], 0.5))[0]
 
 
 def metrics_at(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:
@@ -157,88 +174,104 @@ class PartnershipModel:
         if not items:
             return []
         features = self._features(items)
-        classifier = self.pipeline.named_steps["clf"]
-        scores = self._calibrate(classifier.decision_function(features))
-        predictions = []
-        for row in range(len(items)):
-            label = int(scores[row] >= self.threshold)
-            text = self.explain_row(features[row], label) if explain else ""
-            predictions.append(Prediction(round(float(scores[row]), 4), label, text))
-        return predictions
+        scores = self._calibrate(self.pipeline.named_steps["clf"].decision_function(features))
+        labels = (scores >= self.threshold).astype(int)
+        texts = self.explain(features, labels) if explain else [""] * len(items)
+        return [Prediction(round(float(score), 4), int(label), text)
+                for score, label, text in zip(scores, labels, texts, strict=True)]
 
     # -- explanations -------------------------------------------------------------------------
 
-    def _feature_names(self) -> np.ndarray:
-        names = self.__dict__.get("_names")
-        if names is None:
-            names = self.pipeline.named_steps["features"].get_feature_names_out()
-            self.__dict__["_names"] = names
-        return names
+    def _names_and_char_mask(self) -> tuple[list[str], np.ndarray]:
+        cached = self.__dict__.get("_names")
+        if cached is None:
+            union = self.pipeline.named_steps["features"]
+            names: list[str] = []
+            for branch, transformer in union.transformer_list:
+                step = transformer.steps[-1][1] if isinstance(transformer, Pipeline) else transformer
+                names += [f"{branch}__{n}" for n in step.get_feature_names_out()]
+            char_mask = np.asarray([n.startswith("chars__") for n in names])
+            cached = (names, char_mask)
+            self.__dict__["_names"] = cached
+        return cached
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_names"}
 
-    def explain_row(self, row: Any, label: int, top: int = 3) -> str:
-        """The few features that pushed this prediction most, in words a Slack reader understands."""
+    def explain(self, features: Any, labels: np.ndarray, top: int = 3) -> list[str]:
+        """For each row, the evidence that decided it, in words a Slack reader understands.
+
+        Only features whose meaning points the same way as the decision are quoted: an alert cites
+        what supports it (the three elements together, telling words); a rejection cites what is
+        missing, look-back / other-country / plans cues, and the words that weighed against. Layout
+        features (length, positions) and character n-grams are never quoted alone.
+        """
+        names, char_mask = self._names_and_char_mask()
         coef = self.pipeline.named_steps["clf"].coef_[0]
-        row = row.tocsr() if hasattr(row, "tocsr") else row
-        indices, values = (row.indices, row.data) if hasattr(row, "indices") else (
-            np.nonzero(row)[0], row[np.nonzero(row)[0]])
-        contributions = values * coef[indices]
-        names = self._feature_names()
-        sign = 1 if label else -1
-        char_total = 0.0
-        phrases: list[tuple[float, str]] = []
-        for index, value in zip(indices, contributions, strict=True):
-            name = str(names[index])
-            if name.startswith("chars__"):
-                char_total += float(value)
-                continue
-            phrases.append((float(value) * sign, _describe(name)))
-        phrases.append((char_total * sign, "wording close to past examples" if label else
-                        "wording unlike past partnership announcements"))
-        chosen: list[str] = []
-        for weight, phrase in sorted(phrases, key=lambda p: -p[0]):
-            if weight <= 0 or len(chosen) == top:
-                break
-            if phrase and phrase not in chosen:
-                chosen.append(phrase)
-        if not chosen:
-            return "no strong signal either way"
-        return ("for: " if label else "against: ") + "; ".join(chosen)
+        contributions = sp.csr_matrix(features).multiply(coef).tocsr()
+        cue_start = names.index(next(n for n in names if n.startswith("cues__")))
+        cue_names = [n.removeprefix("cues__") for n in names[cue_start:]]
+        dense_cues = features[:, cue_start:]
+        dense_cues = dense_cues.toarray() if hasattr(dense_cues, "toarray") else np.asarray(dense_cues)
+        texts = []
+        for row, label in enumerate(labels):
+            start, end = contributions.indptr[row], contributions.indptr[row + 1]
+            columns, values = contributions.indices[start:end], contributions.data[start:end]
+            cues = dict(zip(cue_names, dense_cues[row], strict=True))
+            sign = 1.0 if label else -1.0
+            words = [(float(v) * sign, names[c]) for c, v in zip(columns, values, strict=True)
+                     if names[c].startswith("words__") and float(v) * sign > 0 and _quotable(names[c][7:])]
+            words.sort(reverse=True)
+            quoted = [f"«{name.removeprefix('words__')}»" for _, name in words[:top]]
+            reasons = _supporting(cues) if label else _missing(cues)
+            parts = reasons[:2] + ([("mentions " if label else "weighed against: ") + ", ".join(quoted)]
+                                   if quoted else [])
+            texts.append(("alert: " if label else "no alert: ") + ("; ".join(parts) if parts else
+                                                                    "wording unlike past partnership news"))
+        return texts
 
 
-_CUE_WORDS = {
-    "morocco": "a Moroccan party", "ai": "AI", "partnership": "a partnership event", "partner": "a known AI partner",
-    "elsewhere": "other countries", "recap": "a look back", "intent": "wishes or plans rather than a deal",
-}
-_SPECIAL = {
-    "all3_in_title": "Moroccan party, AI and partnership all in the headline",
-    "all3_in_lead": "Moroccan party, AI and partnership in the lead",
-    "all3_in_one_sentence": "Moroccan party, AI and partnership in one sentence",
-    "morocco_ai_in_title": "Morocco and AI in the headline",
-    "morocco_partnership_in_title": "Morocco and a partnership in the headline",
-    "ai_partnership_in_title": "AI and a partnership in the headline",
-    "morocco_partnership_sentence": "Moroccan party and partnership in one sentence",
-    "ai_partnership_sentence": "AI and partnership in one sentence",
-    "morocco_ai_sentence": "Morocco and AI in one sentence",
-    "partner_morocco_sentence": "an AI company next to a Moroccan party",
-    "morocco_sentence_share": "how much of the story is about Morocco",
-    "morocco_first_position": "where Morocco first appears",
-    "elsewhere_over_morocco": "other countries mentioned more than Morocco",
-    "headline_only": "headline only", "short_item": "short item", "log_length": "article length",
-}
+_FUNCTION_WORDS = frozenset(
+    "le la les des du de un une et est en au aux sur pour par avec dans que qui se sa son ses ce cette il elle "
+    "the and of to in on for with by at from is are was be an as its it this that will "
+    "el los las del al y con por para su sus se lo una es "
+    "في من على الى عن مع ان هذا هذه التي الذي قال".split())
 
 
-def _describe(name: str) -> str:
-    branch, _, feature = name.partition("__")
-    if branch == "words":
-        return f"mentions «{feature}»"
-    if feature in _SPECIAL:
-        return _SPECIAL[feature]
-    family, _, where = feature.partition("_")
-    where = {"in_title": "in the headline", "in_lead": "in the lead", "count": "in the text"}.get(where, where)
-    return f"{_CUE_WORDS.get(family, family)} {where}"
+def _quotable(feature: str) -> bool:
+    """Worth quoting to a reader: not a function word, not a number, not a pair of function words."""
+    tokens = feature.split()
+    return not all(t in _FUNCTION_WORDS or t.isdigit() or len(t) < 3 for t in tokens)
+
+
+def _supporting(cues: dict[str, float]) -> list[str]:
+    if cues.get("all3_in_title"):
+        out = ["Moroccan party, AI and a partnership all in the headline"]
+    elif cues.get("all3_in_lead"):
+        out = ["Moroccan party, AI and a partnership in the lead"]
+    elif cues.get("all3_in_one_sentence"):
+        out = ["Moroccan party, AI and a partnership in one sentence"]
+    else:
+        out = []
+    if cues.get("partner_morocco_sentence"):
+        out.append("a known AI company next to a Moroccan party")
+    return out
+
+
+def _missing(cues: dict[str, float]) -> list[str]:
+    out = []
+    if cues.get("recap_in_title") or cues.get("recap_in_lead"):
+        out.append("looks back at past deals")
+    if cues.get("intent_in_title") or cues.get("intent_in_lead"):
+        out.append("plans or wishes, not a deal")
+    if cues.get("elsewhere_over_morocco", 0) > 0 or (cues.get("elsewhere_in_title") and not cues.get("morocco_in_title")):
+        out.append("about other countries")
+    if not out and not cues.get("all3_in_one_sentence"):
+        absent = [name for key, name in (("morocco_count", "no Moroccan party"), ("ai_count", "no AI"),
+                                         ("partnership_count", "no partnership event"))
+                  if not cues.get(key) and not cues.get(key.replace("_count", "_in_title"))]
+        out.append(", ".join(absent) if absent else "Moroccan party, AI and partnership never together")
+    return out
 
 
 # --- training -------------------------------------------------------------------------------------
@@ -295,6 +328,7 @@ def train(rows: Sequence[dict], weights: Sequence[float] | None = None, *, c_gri
         "cv_by_category": breakdown(rows, labels, scores, threshold, "category"),
         "c_grid_average_precision": grid_report, "C": C, "folds": n_splits,
         "calibration": {"a": round(a, 4), "b": round(b, 4)},
+        "_oof": {"labels": labels.tolist(), "scores": [round(float(x), 5) for x in scores]},
         "cv_errors": [
             {"id": rows[i].get("id"), "label": int(labels[i]), "score": round(float(scores[i]), 3),
              "category": rows[i].get("category"), "title": str(rows[i].get("title"))[:140]}
@@ -307,6 +341,3 @@ def train(rows: Sequence[dict], weights: Sequence[float] | None = None, *, c_gri
     return PartnershipModel(pipeline, a, b, threshold), report
 
 
-def sigmoid_inverse(p: float) -> float:
-    p = min(max(p, 1e-9), 1 - 1e-9)
-    return math.log(p / (1 - p))

@@ -1,4 +1,4 @@
-"""morocco_ai_watch: poll news feeds, extract new articles, keep them in the store.
+"""morocco_ai_watch: poll news feeds, extract new articles, classify them, keep them in the store.
 
 Thin by design: every task is a few lines calling :mod:`aiwatch.cycle`. Feed polling is mapped,
 one task instance per feed named after it, so an operator sees which feed fails; a failed feed
@@ -75,6 +75,14 @@ def morocco_ai_watch():
 
         return cycle.fetch_and_extract(Settings.from_env(), get_current_context()["run_id"])
 
+    @task
+    def classify() -> dict:
+        """Score new articles with the live model (training the default one on first use)."""
+        from aiwatch.classify import classify_new
+        from aiwatch.config import Settings
+
+        return classify_new(Settings.from_env(), get_current_context()["run_id"])
+
     @task(trigger_rule="all_done")
     def summarise(feeds: list[dict] | None = None) -> dict:
         """Log the cycle's summary; fail loudly if a core step did not finish."""
@@ -94,7 +102,7 @@ def morocco_ai_watch():
     feeds = prepare()
     polled = poll_feed.expand(feed=feeds)
     pages = fetch_pages()
-    polled >> pages >> summarise(feeds)
+    polled >> pages >> classify() >> summarise(feeds)
 
 
 morocco_ai_watch()

@@ -84,6 +84,8 @@ class Settings:
     max_pages_per_cycle: int = 500
     feed_backoff_base_s: float = 300.0
     feed_backoff_cap_s: float = 6 * 3600.0
+    model_dir: Path | None = None
+    classify_batch: int = 2000
     #: "host:port" pairs reachable even with the private-network guard on (tests use it; not a user knob).
     private_allowlist: frozenset[str] = field(default_factory=frozenset)
 
@@ -110,6 +112,7 @@ class Settings:
             fetch_workers=_number(env, "WATCH_FETCH_WORKERS", cls.fetch_workers, int, 1),
             per_host_limit=_number(env, "WATCH_PER_HOST_LIMIT", cls.per_host_limit, int, 1),
             max_pages_per_cycle=_number(env, "WATCH_MAX_PAGES_PER_CYCLE", cls.max_pages_per_cycle, int, 1),
+            model_dir=Path(env.get("WATCH_MODEL_DIR") or var / "models"),
         )
 
     @property
@@ -117,6 +120,11 @@ class Settings:
         if self.db_url.startswith("sqlite:///"):
             return Path(self.db_url.removeprefix("sqlite:///")).parent
         return self.home / "var"
+
+    @property
+    def models(self) -> Path:
+        """The model registry (WATCH_MODEL_DIR, default var/models)."""
+        return self.model_dir or self.var_dir / "models"
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from aiwatch.classify import classify_new
 from aiwatch.config import Feed, Settings, load_feeds
 from aiwatch.feeds import poll
 from aiwatch.fetcher import Fetcher, FetchLimits
@@ -26,7 +27,7 @@ from aiwatch.urls import host_of
 log = logging.getLogger(__name__)
 
 #: Steps after polling that every healthy cycle records; a missing one means the step failed.
-CORE_STEPS = ("fetch",)
+CORE_STEPS = ("fetch", "classify")
 
 
 class FeedFailed(Exception):
@@ -165,6 +166,9 @@ class CycleSummary:
     partial: int = 0
     deferred: int = 0
     partial_reasons: dict[str, int] = field(default_factory=dict)
+    classified: int = 0
+    relevant: int = 0
+    model_version: str | None = None
     alerts: int | None = None
     missing_steps: list[str] = field(default_factory=list)
 
@@ -188,7 +192,9 @@ class CycleSummary:
         reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(self.partial_reasons.items()))
         lines.append(f"pages: {self.extracted} extracted, {self.partial} partial (feed title and summary kept"
                      + (f": {reasons}" if reasons else "") + f"), {self.deferred} deferred")
-        lines.append("alerts: " + ("none sent: classification and alerts are not enabled in this version"
+        lines.append(f"classified: {self.classified} articles with model {self.model_version or '-'}, "
+                     f"{self.relevant} relevant (new Moroccan AI partnership)")
+        lines.append("alerts: " + ("none sent: Slack alerts are not enabled in this version"
                                    if self.alerts is None else f"{self.alerts}"))
         if self.missing_steps:
             lines.append(f"INCOMPLETE: step(s) {', '.join(self.missing_steps)} did not finish; see their task logs")
@@ -225,6 +231,10 @@ def summarise(settings: Settings, run_id: str, feed_names: list[str] | None = No
     summary.deferred = fetch.get("deferred", 0)
     summary.partial_reasons = fetch.get("failure_reasons", {})
     summary.duplicate_articles += fetch.get("duplicates", 0)
+    classify = steps.get("classify", {})
+    summary.classified = classify.get("classified", 0)
+    summary.relevant = classify.get("relevant", 0)
+    summary.model_version = classify.get("model_version")
     if "alerts" in steps:
         summary.alerts = steps["alerts"].get("sent", 0)
     summary.missing_steps = [step for step in CORE_STEPS if step not in steps]
@@ -248,6 +258,10 @@ def run_cycle(settings: Settings, run_id: str | None = None) -> CycleSummary:
     with ThreadPoolExecutor(max_workers=max(1, min(settings.fetch_workers, len(feeds) or 1))) as pool:
         list(pool.map(one, feeds))
     fetch_and_extract(settings, run_id)
+    try:
+        classify_new(settings, run_id)
+    except Exception:
+        log.exception("classification failed; the summary will say the cycle is incomplete")
     summary = summarise(settings, run_id, [f.name for f in feeds])
     log.info("%s", summary.text())
     return summary

@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -150,3 +151,32 @@ class CycleStep(Base):
     step: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     stats: Mapped[dict] = mapped_column(JSON)
+
+
+class Classification(Base):
+    """A model's verdict on an article; one row per (article, model version), so re-scoring with a
+    new model keeps the history and a retried task does not duplicate."""
+
+    __tablename__ = "classifications"
+    __table_args__ = (UniqueConstraint("article_id", "model_version", name="uq_classifications_article_model"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    model_version: Mapped[str] = mapped_column(String(32))
+    score: Mapped[float] = mapped_column(Float)
+    label: Mapped[int] = mapped_column(Integer)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Label(Base):
+    """A human label on an article (Slack reaction, imported file): training data for the model."""
+
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("article_id", "source", "who", name="uq_labels_article_source_who"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    label: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))
+    who: Mapped[str] = mapped_column(String(255), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)

@@ -403,3 +403,50 @@ def reset_stale_deferred(store: Store, hosts_free: Iterable[str]) -> None:
         return
     store.write(lambda s: s.execute(update(Article).where(and_(
         Article.fetch_status == "deferred", Article.outlet.in_(hosts))).values(fetch_status="pending")))
+
+
+# --- classification ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ToClassify:
+    article_id: int
+    title: str
+    text: str
+    lang: str | None
+
+
+def unclassified(store: Store, model_version: str, limit: int) -> list[ToClassify]:
+    """Articles ready to be judged (page fetched or failed for good) that this model has not scored."""
+    from aiwatch.store.models import Classification
+
+    def work(session: Session) -> list[ToClassify]:
+        scored = select(Classification.article_id).where(Classification.model_version == model_version)
+        rows = session.execute(
+            select(Article.id, Article.title, Article.text, Article.summary, Article.lang)
+            .where(Article.fetch_status.in_(("ok", "failed")), Article.id.not_in(scored))
+            .order_by(Article.id).limit(limit)).all()
+        # A failed page still has the feed's headline and summary: judge those.
+        return [ToClassify(r.id, r.title, r.text or r.summary or "", r.lang) for r in rows]
+
+    return store.read(work)
+
+
+def save_classifications(store: Store, model_version: str, results: Sequence[tuple[int, float, int, str]],
+                         now: datetime | None = None) -> int:
+    """Store (article_id, score, label, explanation) verdicts; re-saving the same verdict is a no-op."""
+    from aiwatch.store.models import Classification
+
+    now = now or utcnow()
+
+    def work(session: Session) -> int:
+        insert = _insert(session)
+        written = 0
+        for article_id, score, label, explanation in results:
+            result = session.execute(insert(Classification).values(
+                article_id=article_id, model_version=model_version, score=score, label=label,
+                explanation=explanation, at=now).on_conflict_do_nothing(index_elements=["article_id", "model_version"]))
+            written += result.rowcount or 0
+        return written
+
+    return store.write(work)

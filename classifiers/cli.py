@@ -1,0 +1,222 @@
+"""`python -m classifiers <command>`: train, evaluate, predict, promote, list.
+
+    train    [--data FILE ...] [--no-corpus] [--out DIR]   new registry version from the seed corpus,
+                                                            extra labelled files and the store's labels
+    evaluate --data FILE.jsonl [--model DIR]                metrics as JSON, PR curve and confusion PNGs
+    predict  --input FILE.jsonl [--output FILE] [--model DIR]
+    promote  VERSION [--out DIR]
+    list     [--out DIR] [--json]
+
+The registry is WATCH_MODEL_DIR (default var/models). --model takes a version directory or a
+registry (its live version is used). A model is promoted only by `promote`, except the very
+first one trained into an empty registry, which becomes live so the pipeline can run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from classifiers import registry
+from classifiers.data import read_jsonl
+
+BATCH = 2000
+
+
+class Progress:
+    """One line per step on stderr, with a step counter and elapsed time."""
+
+    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
+        self.total, self.done, self.stream, self.started = total, 0, stream, time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        self.done += 1
+        width = len(str(self.total))
+        self.stream.write(f"[{self.done:>{width}}/{self.total}] {message} "
+                          f"({time.monotonic() - self.started:.0f}s)\n")
+        self.stream.flush()
+
+
+def _model_from(arg: str | None, root: Path) -> tuple[Any, dict[str, Any], str]:
+    if arg:
+        path = Path(arg)
+        if (path / registry.LIVE_FILE).is_file() and not (path / registry.MODEL_FILE).is_file():
+            model, meta = registry.load_live(path)
+        else:
+            model, meta = registry.load(path)
+    else:
+        model, meta = registry.load_live(root)
+    return model, meta, meta.get("version", str(arg))
+
+
+def cmd_train(args: argparse.Namespace, root: Path) -> int:
+    from classifiers.model import train  # noqa: F401 - import errors surface before the long run
+    from classifiers.training import train_version
+
+    c_grid = tuple(args.c) if args.c else (4.0, 8.0, 16.0)
+    progress = Progress(len(c_grid) * 5 + 1)
+    print(f"training into {root} (folds grouped by partnership event, C grid {list(c_grid)})", file=sys.stderr)
+    version, report = train_version([Path(p) for p in args.data or []], db_url=os.environ.get("WATCH_DB_URL"),
+                                    root=root, include_corpus=not args.no_corpus, progress=progress, c_grid=c_grid)
+    promoted = False
+    if registry.live_name(root) is None:
+        registry.promote(version.name, root)
+        promoted = True
+    cv = report["cv"]
+    summary = {"version": version.name, "path": str(version.path), "live": promoted or registry.live_name(root) == version.name,
+               "items": version.meta["data_counts"]["items"], "sources": version.meta["sources"],
+               "cv_precision": cv["precision"], "cv_recall": cv["recall"], "cv_f1": cv["f1"],
+               "cv_average_precision": cv.get("average_precision"), "threshold": cv["threshold"],
+               "confusion_matrix": cv["confusion_matrix"], "train_seconds": version.meta["train_seconds"]}
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    if not summary["live"]:
+        print(f"not live yet: compare with `python -m classifiers list`, then `python -m classifiers promote "
+              f"{version.name}`", file=sys.stderr)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace, root: Path) -> int:
+    from classifiers.data import load_labelled
+    from classifiers.evaluate import evaluate, plot
+
+    model, meta, name = _model_from(args.model, root)
+    data = Path(args.data)
+    rows, errors = load_labelled([data])
+    for error in errors:
+        print(f"skipped {error}", file=sys.stderr)
+    if not rows:
+        print(f"error: no usable labelled line in {data}", file=sys.stderr)
+        return 2
+    result, labels, scores = evaluate(model, rows)
+    result["model_version"] = name
+    result["plots"] = plot(labels, scores, model.threshold, data.parent, data.stem, f"({name} on {data.name})")
+    result["skipped_lines"] = len(errors)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _predict_stream(model: Any, lines: Any, out: TextIO) -> tuple[int, int]:
+    scored = skipped = 0
+    batch: list[tuple[Any, dict[str, str]]] = []
+
+    def flush() -> None:
+        nonlocal scored
+        predictions = model.predict([item for _, item in batch])
+        for (item_id, _), p in zip(batch, predictions, strict=True):
+            out.write(json.dumps({"id": item_id, "score": p.score, "label": p.label, "explanation": p.explanation},
+                                 ensure_ascii=False) + "\n")
+        scored += len(batch)
+        batch.clear()
+
+    for number, row, error in lines:
+        if error is None:
+            title, text = row.get("title"), row.get("text")
+            if title is not None and not isinstance(title, str) or text is not None and not isinstance(text, str):
+                error = "'title' and 'text' must be strings"
+            elif not (title or text):
+                error = "needs a non-empty 'title' or 'text'"
+        if error:
+            print(f"line {number}: {error}; skipped", file=sys.stderr)
+            skipped += 1
+            continue
+        batch.append((row.get("id", number), {"title": row.get("title") or "", "text": row.get("text") or ""}))
+        if len(batch) >= BATCH:
+            flush()
+    if batch:
+        flush()
+    return scored, skipped
+
+
+def cmd_predict(args: argparse.Namespace, root: Path) -> int:
+    model, meta, name = _model_from(args.model, root)
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        scored, skipped = _predict_stream(model, read_jsonl(args.input), out)
+    finally:
+        if args.output:
+            out.close()
+    print(f"scored {scored} items with model {name} (threshold {model.threshold:.3f}); {skipped} malformed "
+          "line(s) skipped", file=sys.stderr)
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace, root: Path) -> int:
+    previous = registry.live_name(root)
+    version = registry.promote(args.version, root)
+    print(f"{version.name} is live (was {previous or 'none'}); metrics: {json.dumps(version.meta.get('metrics', {}))}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, root: Path) -> int:
+    found = registry.versions(root)
+    if args.json:
+        print(json.dumps([{"version": v.name, "live": v.live, **v.meta} for v in found], indent=2, ensure_ascii=False))
+        return 0
+    if not found:
+        print(f"no model in {root}; train one with `python -m classifiers train`")
+        return 0
+    print(f"{'':2}{'version':8} {'created':20} {'items':>6} {'prec':>6} {'recall':>6} {'F1':>6} {'thresh':>6}  sklearn")
+    for v in found:
+        m = v.meta.get("metrics", {})
+        print(f"{'*' if v.live else ' ':2}{v.name:8} {str(v.meta.get('created_at', ''))[:19]:20} "
+              f"{v.meta.get('data_counts', {}).get('items', ''):>6} {m.get('precision', ''):>6} {m.get('recall', ''):>6} "
+              f"{m.get('f1', ''):>6} {round(v.meta.get('threshold', 0), 3):>6}  {v.meta.get('sklearn_version', '')}")
+    print("* = live")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m classifiers", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="train a new model version")
+    train.add_argument("--data", nargs="*", action="extend", help="extra labelled JSONL files")
+    train.add_argument("--out", help="registry directory (default WATCH_MODEL_DIR or var/models)")
+    train.add_argument("--no-corpus", action="store_true", help="train on --data (and store labels) only")
+    train.add_argument("--c", type=float, nargs="*", help=argparse.SUPPRESS)
+    evaluate = sub.add_parser("evaluate", help="metrics and plots on a labelled JSONL file")
+    evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("--model", help="version directory or registry (default: the live model)")
+    evaluate.add_argument("--out", help="registry directory")
+    predict = sub.add_parser("predict", help="score a JSONL file of {id, title, text}")
+    predict.add_argument("--input", required=True)
+    predict.add_argument("--output")
+    predict.add_argument("--model")
+    predict.add_argument("--out", help="registry directory")
+    promote = sub.add_parser("promote", help="make a version live")
+    promote.add_argument("version")
+    promote.add_argument("--out", help="registry directory")
+    listing = sub.add_parser("list", help="versions, metrics, which is live")
+    listing.add_argument("--out", help="registry directory")
+    listing.add_argument("--json", action="store_true")
+    return parser
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "promote": cmd_promote,
+            "list": cmd_list}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    root = Path(args.out) if getattr(args, "out", None) else registry.registry_dir()
+    try:
+        return COMMANDS[args.command](args, root)
+    except registry.ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"error: {exc.filename}: no such file", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
