@@ -20,6 +20,7 @@ DEMO_SITE = REPO / "demo" / "site"
 # before anything imports it.
 os.environ.pop("WATCH_DB_URL", None)
 os.environ.pop("WATCH_FEEDS_FILE", None)
+os.environ.pop("WATCH_MODEL_DIR", None)
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="aiwatch-airflow-home-")
 os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
@@ -57,12 +58,25 @@ def demo_server() -> Iterator[DevServer]:
         yield srv
 
 
+@pytest.fixture(scope="session")
+def model_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry with the default model, trained once per test session (one C, so it is quick)."""
+    from classifiers import registry
+    from classifiers.training import train_version
+
+    root = tmp_path_factory.mktemp("models")
+    version, _ = train_version(root=root, c_grid=(8.0,))
+    registry.promote(version.name, root)
+    return root
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, model_registry: Path) -> Settings:
     """Settings on a fresh SQLite store, with the private-network guard off (the web is local)."""
     return Settings(
         home=REPO, feeds_file=tmp_path / "feeds.yaml", db_url=f"sqlite:///{tmp_path / 'watch.db'}",
         allow_private_networks=True, http_timeout_s=5.0, connect_timeout_s=2.0, fetch_workers=4,
+        model_dir=model_registry,
     )
 
 

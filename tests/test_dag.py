@@ -39,6 +39,7 @@ def test_dag_loads_with_expected_schedule_and_policies(dag):
     assert dag.get_task("fetch_pages").trigger_rule == "all_done"
     assert dag.get_task("summarise").trigger_rule == "all_done"
     assert set(dag.get_task("poll_feed").downstream_task_ids) == {"fetch_pages"}
+    assert dag.get_task("classify").upstream_task_ids == {"fetch_pages"}
 
 
 def test_schedule_is_configurable():
@@ -51,12 +52,13 @@ def test_schedule_is_configurable():
 
 
 @pytest.fixture(scope="module")
-def fresh_home(tmp_path_factory) -> dict[str, str]:
+def fresh_home(tmp_path_factory, model_registry) -> dict[str, str]:
     """A brand-new AIRFLOW_HOME outside the repo, migrated once, as a newcomer would have it."""
     home = tmp_path_factory.mktemp("airflow-home")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "WATCH_"))}
     env.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
-               AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+               AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+               WATCH_MODEL_DIR=str(model_registry))
     done = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300,
                           cwd=home)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -95,7 +97,16 @@ def test_dags_test_end_to_end_from_a_foreign_directory(fresh_home, demo_server, 
     assert polls == {"atlas-tech": "success", "maghreb-wire": "success", "akhbar-raqmiya": "success",
                      "broken": "failed"}
     others = dict(meta.execute("select task_id, state from task_instance where task_id != 'poll_feed'"))
-    assert others == {"prepare": "success", "fetch_pages": "success", "summarise": "success"}
+    assert others == {"prepare": "success", "fetch_pages": "success", "classify": "success", "summarise": "success"}
+    verdicts = dict(store.execute("select a.url, c.label from classifications c join articles a on a.id = c.article_id"))
+    assert len(verdicts) == 16
+    positives = {url.rsplit("/", 1)[-1].split("?")[0] for url, label in verdicts.items() if label == 1}
+    assert {"maroc-mistral-ai-memorandum-transition-numerique.html", "morocco-signs-ai-memorandum-with-mistral.html",
+            "maghrib-mistral-mudhakkirat-tafahum-dhakaa-istinaei.html",
+            "morocco-openai-talks-un-general-assembly.html"} <= positives
+    assert not positives & {"chaleur-tardive-marrakech-beni-mellal-41-degres.html",
+                            "multaqa-rabat-alaab-al-quwa-raqm-qiyasi.html",
+                            "hydrogene-vert-guelmim-consortium-germano-marocain.html"}
 
     second = dags_test(env, workdir)
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
@@ -136,3 +147,28 @@ def test_demo_command(fresh_home, tmp_path):
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert "feeds: 3 polled: 3 ok" in done.stdout
     assert "articles: 16 new" in done.stdout and "pages: 16 extracted" in done.stdout
+
+
+def test_retrain_dag_trains_compares_and_decides(fresh_home, model_registry, tmp_path):
+    import shutil
+
+    root = tmp_path / "models"
+    shutil.copytree(model_registry, root)
+    env = dict(fresh_home, WATCH_MODEL_DIR=str(root), WATCH_DB_URL=f"sqlite:///{tmp_path / 'w.db'}")
+    done = subprocess.run([AIRFLOW, "dags", "test", "retrain_classifier"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    decision = json.loads((root / "v0002" / "promotion.json").read_text())
+    assert decision["live"] == "v0001" and "live_metrics" in decision
+    live = (root / "LIVE").read_text().strip()
+    assert live == ("v0002" if decision["promoted"] else "v0001")
+    assert (root / "v0002" / "validation.pr_curve.png").is_file() and (root / "v0002" / "cv.confusion.png").is_file()
+
+
+def test_retrain_dag_is_scheduled_on_the_labels_asset():
+    from airflow.dag_processing.dagbag import DagBag
+
+    from aiwatch.airflow_bridge import LABELS_ASSET
+
+    dag = DagBag(dag_folder=str(REPO / "dags"), load_op_links=False).dags["retrain_classifier"]
+    assert [a.name for a in dag.timetable.asset_condition.objects] == [LABELS_ASSET.name]

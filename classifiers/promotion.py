@@ -1,0 +1,55 @@
+"""Deciding whether a newly trained version replaces the live one.
+
+Both are scored on the fixed validation split (``classifiers/data/validation.jsonl``: items
+written independently of the training corpus and never trained on), and the candidate is promoted
+only if it is not worse on precision *and* F1. The comparison, with plots, is written into the
+candidate's directory so an analyst can see why it was or was not promoted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from classifiers import registry
+from classifiers.data import DATA_DIR, load_labelled
+from classifiers.evaluate import evaluate, plot
+
+VALIDATION_FILE = DATA_DIR / "validation.jsonl"
+TOLERANCE = 0.0  # "not worse": equal is fine, any drop is not
+
+
+def compare(candidate: str, root: Path, validation: Path = VALIDATION_FILE) -> dict[str, Any]:
+    rows, _ = load_labelled([validation])
+    model, _ = registry.load(root / candidate)
+    result, labels, scores = evaluate(model, rows)
+    result["plots"] = plot(labels, scores, model.threshold, root / candidate, "validation",
+                           f"({candidate} on the validation split)")
+    comparison: dict[str, Any] = {"candidate": candidate, "candidate_metrics": result, "validation_file": str(validation)}
+    live = registry.live_name(root)
+    comparison["live"] = live
+    if live and live != candidate:
+        live_model, _ = registry.load(root / live)
+        comparison["live_metrics"], _, _ = evaluate(live_model, rows)
+    return comparison
+
+
+def decide(comparison: dict[str, Any], force: bool = False) -> tuple[bool, str]:
+    candidate = comparison["candidate_metrics"]
+    live = comparison.get("live_metrics")
+    if force:
+        return True, "promotion forced by the trigger's parameters"
+    if live is None:
+        return True, "no live model to compare with"
+    worse = [metric for metric in ("precision", "f1") if candidate[metric] < live[metric] - TOLERANCE]
+    if worse:
+        return False, ", ".join(f"{m} {candidate[m]:.3f} < live {live[m]:.3f}" for m in worse)
+    return True, f"precision {candidate['precision']:.3f} >= {live['precision']:.3f}, F1 {candidate['f1']:.3f} >= {live['f1']:.3f}"
+
+
+def write_decision(root: Path, comparison: dict[str, Any], promoted: bool, reason: str) -> Path:
+    path = root / comparison["candidate"] / "promotion.json"
+    path.write_text(json.dumps({**comparison, "promoted": promoted, "reason": reason}, indent=2, ensure_ascii=False),
+                    encoding="utf-8")
+    return path
