@@ -13,13 +13,14 @@ export AIRFLOW__CORE__PLUGINS_FOLDER ?= $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export PYTHONDONTWRITEBYTECODE ?= 1
 
-.PHONY: help venv home run demo up test lock lint clean
+.PHONY: help venv home run demo up test bench lock lint clean
 
 help:
 	@echo "make run    one monitoring cycle of the morocco_ai_watch DAG on config/feeds.yaml"
 	@echo "make demo   the same cycle on bundled offline feeds served locally"
 	@echo "make up     airflow standalone (UI on http://localhost:8080)"
 	@echo "make test   the whole test suite"
+	@echo "make bench  benchmarks (QUICK=1 for a short run)"
 	@echo "make lock   re-resolve requirements.in into requirements.lock"
 
 venv: $(STAMP)
@@ -50,8 +51,11 @@ up: home
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+bench: $(STAMP)
+	$(PY) -m bench $(if $(QUICK),--quick,)
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check dags plugins classifiers tests
+	$(VENV)/bin/ruff check dags plugins classifiers tests bench
 
 # Re-resolve the pins from requirements.in (needs the package registry).
 lock:

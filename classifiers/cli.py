@@ -59,7 +59,7 @@ def cmd_train(args: argparse.Namespace, root: Path) -> int:
     from classifiers.model import train  # noqa: F401 - import errors surface before the long run
     from classifiers.training import train_version
 
-    c_grid = tuple(args.c) if args.c else (4.0, 8.0, 16.0)
+    c_grid = tuple(args.c) if args.c else (8.0, 16.0, 32.0, 64.0)
     progress = Progress(len(c_grid) * 5 + 1)
     print(f"training into {root} (folds grouped by partnership event, C grid {list(c_grid)})", file=sys.stderr)
     version, report = train_version([Path(p) for p in args.data or []], db_url=os.environ.get("WATCH_DB_URL"),

@@ -219,10 +219,16 @@ class PartnershipModel:
             columns, values = contributions.indices[start:end], contributions.data[start:end]
             cues = dict(zip(cue_names, dense_cues[row], strict=True))
             sign = 1.0 if label else -1.0
-            words = [(float(v) * sign, names[c]) for c, v in zip(columns, values, strict=True)
-                     if names[c].startswith("words__") and float(v) * sign > 0 and _quotable(names[c][7:])]
-            words.sort(reverse=True)
-            quoted = [f"«{name.removeprefix('words__')}»" for _, name in words[:top]]
+            signed = values * sign
+            # Only the strongest few word features are candidates: no need to look at the rest.
+            candidates = np.argsort(-signed)[: top * 4]
+            quoted: list[str] = []
+            for i in candidates:
+                name = names[columns[i]]
+                if signed[i] <= 0 or len(quoted) == top:
+                    break
+                if name.startswith("words__") and _quotable(name[7:]):
+                    quoted.append(f"«{name[7:]}»")
             reasons = _supporting(cues) if label else _missing(cues)
             parts = reasons[:2] + ([("mentions " if label else "weighed against: ") + ", ".join(quoted)]
                                    if quoted else [])

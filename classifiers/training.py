@@ -32,7 +32,7 @@ def store_labels(db_url: str | None) -> list[dict[str, Any]]:
 
 def train_version(extra_files: list[Path] | None = None, *, db_url: str | None = None, root: Path | None = None,
                   include_corpus: bool = True, progress: Callable[[str], None] | None = None,
-                  c_grid: tuple[float, ...] = (4.0, 8.0, 16.0)) -> tuple[registry.Version, dict[str, Any]]:
+                  c_grid: tuple[float, ...] = (8.0, 16.0, 32.0, 64.0)) -> tuple[registry.Version, dict[str, Any]]:
     """Train on the seed corpus (+ founding articles), extra JSONL files and store labels; save a
     new version with its report and plots. The caller decides whether to promote it."""
     rows: list[dict[str, Any]] = []
@@ -76,5 +76,5 @@ def ensure_live_model(root: Path | None = None, db_url: str | None = None) -> re
     if name is not None:
         return next(v for v in registry.versions(root) if v.name == name)
     log.info("no live model in %s: training the default model from the seed corpus", root)
-    version, _ = train_version(root=root, db_url=db_url, c_grid=(8.0,))
+    version, _ = train_version(root=root, db_url=db_url, c_grid=(32.0,))
     return registry.promote(version.name, root)

@@ -65,7 +65,7 @@ def model_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from classifiers.training import train_version
 
     root = tmp_path_factory.mktemp("models")
-    version, _ = train_version(root=root, c_grid=(8.0,))
+    version, _ = train_version(root=root, c_grid=(32.0,))
     registry.promote(version.name, root)
     return root
 

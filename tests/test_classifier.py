@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO
 
 from classifiers import registry
 from classifiers.data import load_labelled, seed_articles
 from classifiers.features import CompiledLexicon, load_lexicon, prepare
 from classifiers.model import choose_threshold, metrics_at, train
 from classifiers.normalise import normalise
-from conftest import REPO
 
 HOLDOUT = REPO / "classifiers" / "data" / "validation.jsonl"
 
@@ -317,3 +317,32 @@ def test_promotion_requires_not_worse_precision_and_f1():
     assert not promoted and "precision 0.900 < live 0.940" in reason
     assert decide(worse_precision, force=True)[0]
     assert decide({"candidate": "v1", "candidate_metrics": {"precision": 0.5, "f1": 0.5}})[0]
+
+
+def test_bench_quick_runs_and_writes_json(tmp_path):
+    """Benchmarks are not tests: only check that `make bench QUICK=1` runs and writes its JSON."""
+    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)], capture_output=True,
+                          text=True, timeout=900, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [written] = list(tmp_path.glob("*.json"))
+    result = json.loads(written.read_text())
+    assert result["predict_docs_per_s"] > 0 and result["train_s"] > 0 and "machine" in result
+
+
+@pytest.mark.parametrize(("family", "phrase"), [
+    ("morocco", "la région Souss-Massa"), ("morocco", "l'Université Ibn Zohr d'Agadir"), ("morocco", "Marruecos"),
+    ("morocco", "بالمغرب"), ("morocco", "جامعة ابن زهر"), ("morocco", "a Moroccan start-up"),
+    ("ai", "l'intelligence artificielle"), ("ai", "machine learning"), ("ai", "visión artificial"),
+    ("ai", "un modèle Llama"), ("ai", "la maintenance prédictive"), ("ai", "للذكاء الاصطناعي"),
+    ("ai", "ذكاء اصطناعي"), ("ai", "asistente virtual"),
+    ("partnership", "un mémorandum d'entente"), ("partnership", "l'ONDA confie à"), ("partnership", "wins a contract"),
+    ("partnership", "una cátedra"), ("partnership", "en discussion avec"), ("partnership", "مذكرة تفاهم"),
+    ("partnership", "يتفقان على"), ("partnership", "firman un acuerdo"),
+    ("partner", "OpenAI"), ("partner", "Mistral AI"), ("partner", "أوبن إيه آي"), ("partner", "جي 42"),
+    ("elsewhere", "le Sénégal"), ("elsewhere", "مصر"), ("recap", "un an après"), ("recap", "les 5 partenariats"),
+    ("intent", "ouvert à tous les partenaires"),
+])
+def test_lexicon_families_match_their_phrases(family, phrase):
+    """Guards the lexicon file: an edit that silently fails to load would fail here."""
+    found = CompiledLexicon(load_lexicon()).scan(normalise(phrase), list(load_lexicon()))
+    assert found[family], (family, phrase, found)

@@ -167,7 +167,6 @@ def test_retrain_dag_trains_compares_and_decides(fresh_home, model_registry, tmp
 
 def test_retrain_dag_is_scheduled_on_the_labels_asset():
     from airflow.dag_processing.dagbag import DagBag
-
     from aiwatch.airflow_bridge import LABELS_ASSET
 
     dag = DagBag(dag_folder=str(REPO / "dags"), load_op_links=False).dags["retrain_classifier"]

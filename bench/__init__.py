@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): measured against baselines in the same run, never in tests."""
