@@ -70,14 +70,36 @@ def recorded_summary(settings: Settings, run_id: str):  # type: ignore[no-untype
     return summarise(settings, run_id)
 
 
-def standalone() -> int:
+def standalone(wait_s: float = 120.0) -> int:
+    """``airflow standalone`` with the project's DAGs; prints the UI address and the real login once
+    Airflow has generated the password (simple auth manager: ``user:role`` in config, password in a file)."""
+    import json
+    import signal
+
     home = Path(os.environ.get("AIRFLOW_HOME", "var/airflow"))
-    print("starting airflow standalone with the project's DAGs")
-    print("  UI:       http://localhost:8080")
-    print(f"  login:    user 'admin', password in {home / 'simple_auth_manager_passwords.json.generated'}")
-    print("  stop:     Ctrl-C")
     os.environ.setdefault("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin")
-    return subprocess.call([_airflow_bin(), "standalone"])
+    user = os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].split(",")[0].split(":")[0]
+    passwords = home / "simple_auth_manager_passwords.json.generated"
+    port = os.environ.get("AIRFLOW__API__PORT", "8080")
+    print(f"starting airflow standalone (AIRFLOW_HOME={home}); stop with Ctrl-C", flush=True)
+    process = subprocess.Popen([_airflow_bin(), "standalone"])
+    deadline = time.monotonic() + wait_s
+    password = None
+    while time.monotonic() < deadline and process.poll() is None and password is None:
+        try:
+            password = json.loads(passwords.read_text(encoding="utf-8")).get(user)
+        except (OSError, ValueError):
+            time.sleep(1)
+    print("\n" + "=" * 60)
+    print(f"  Airflow UI:  http://localhost:{port}")
+    print(f"  login:       {user} / {password or '(see ' + str(passwords) + ')'}")
+    print("  DAGs:        morocco_ai_watch, retrain_classifier (unpause them in the UI)")
+    print("=" * 60 + "\n", flush=True)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        return process.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
