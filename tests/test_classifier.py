@@ -188,13 +188,18 @@ def test_corrupt_model_file_is_refused(registry_copy):
         registry.load(path.parent)
 
 
+def _reseal(model_file: Path) -> None:
+    """Make meta.json's checksum match a replaced model file, so the next check is the one tested."""
+    meta_path = model_file.parent / registry.META_FILE
+    meta = json.loads(meta_path.read_text())
+    meta["model_sha256"] = registry._sha256(model_file)
+    meta_path.write_text(json.dumps(meta))
+
+
 def test_truncated_or_garbage_file_is_refused_even_with_matching_checksum(registry_copy):
     path = registry_copy / "v0001" / registry.MODEL_FILE
     path.write_bytes(b"not a zip file at all")
-    meta_path = path.parent / registry.META_FILE
-    meta = json.loads(meta_path.read_text())
-    meta["model_sha256"] = registry._sha256(path)
-    meta_path.write_text(json.dumps(meta))
+    _reseal(path)
     with pytest.raises(registry.ModelError, match="not a readable skops file|could not be loaded"):
         registry.load(path.parent)
 
@@ -204,10 +209,7 @@ def test_foreign_types_are_refused(registry_copy):
 
     path = registry_copy / "v0001" / registry.MODEL_FILE
     sio.dump({"payload": subprocess.Popen}, path)  # a type outside the allow-list
-    meta_path = path.parent / registry.META_FILE
-    meta = json.loads(meta_path.read_text())
-    meta["model_sha256"] = registry._sha256(path)
-    meta_path.write_text(json.dumps(meta))
+    _reseal(path)
     with pytest.raises(registry.ModelError, match="outside the allow-list"):
         registry.load(path.parent)
 
