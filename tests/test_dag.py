@@ -171,3 +171,53 @@ def test_retrain_dag_is_scheduled_on_the_labels_asset():
 
     dag = DagBag(dag_folder=str(REPO / "dags"), load_op_links=False).dags["retrain_classifier"]
     assert [a.name for a in dag.timetable.asset_condition.objects] == [LABELS_ASSET.name]
+
+
+def test_make_up_serves_the_ui_with_the_printed_login(fresh_home, tmp_path):
+    """`make up`: airflow standalone with our DAGs; the login it prints really works."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:  # a free port (not Airflow's log-server ports 8793/8794)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    home = tmp_path / "home"
+    home.mkdir()
+    env = dict(fresh_home, AIRFLOW_HOME=str(home), AIRFLOW__API__PORT=str(port), PATH="/usr/bin:/bin",
+               WATCH_DB_URL=f"sqlite:///{tmp_path / 'w.db'}")
+    log = (tmp_path / "up.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "aiwatch.cli", "standalone"], env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(2)
+        else:
+            pytest.fail("api-server never became healthy:\n" + (tmp_path / "up.log").read_text()[-3000:])
+        banner = (tmp_path / "up.log").read_text()
+        assert f"Airflow UI:  http://localhost:{port}" in banner
+        password = banner.split("login:")[1].split("/")[1].split()[0]
+        request = urllib.request.Request(f"{base}/auth/token", method="POST", headers={"Content-Type": "application/json"},
+                                         data=json.dumps({"username": "admin", "password": password}).encode())
+        token = json.loads(urllib.request.urlopen(request, timeout=10).read())["access_token"]
+        dag_ids: list[str] = []
+        while time.monotonic() < deadline and not dag_ids:
+            listing = urllib.request.urlopen(urllib.request.Request(
+                f"{base}/api/v2/dags", headers={"Authorization": f"Bearer {token}"}), timeout=10)
+            dag_ids = sorted(d["dag_id"] for d in json.loads(listing.read())["dags"])
+            time.sleep(0 if dag_ids else 3)
+        assert dag_ids == ["morocco_ai_watch", "retrain_classifier"]
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()

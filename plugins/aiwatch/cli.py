@@ -24,7 +24,19 @@ _PROGRESS_MARKERS = ("aiwatch", "feed=", "pages attempted", "Marking task", "sta
 
 
 def _airflow_bin() -> str:
-    candidate = Path(sys.executable).with_name("airflow")
+    """This venv's ``airflow``; its directory goes first on PATH because Airflow starts its own
+    components (scheduler, api-server, ...) by running ``airflow`` again. The project's DAGs and
+    plugins folders (and no example DAGs) are the defaults whatever AIRFLOW_HOME is."""
+    from aiwatch.config import project_root
+
+    root = project_root()
+    os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(root / "dags"))
+    os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(root / "plugins"))
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    candidate = Path(bin_dir) / "airflow"
     return str(candidate) if candidate.exists() else "airflow"
 
 
