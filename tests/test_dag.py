@@ -220,4 +220,25 @@ def test_make_up_serves_the_ui_with_the_printed_login(fresh_home, tmp_path):
             process.wait(30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+        stop_processes_of_home(home)
         log.close()
+
+
+def stop_processes_of_home(home: Path) -> None:
+    """Airflow components detach into sessions of their own: find them by their AIRFLOW_HOME."""
+    import psutil
+
+    def ours(proc: psutil.Process) -> bool:
+        try:
+            return proc.environ().get("AIRFLOW_HOME") == str(home)
+        except (psutil.Error, OSError):
+            return False
+
+    procs = [p for p in psutil.process_iter() if p.pid != os.getpid() and ours(p)]
+    for proc in procs:
+        proc.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=15)
+    for proc in alive:
+        proc.kill()
+    psutil.wait_procs(alive, timeout=5)
+    assert not [p for p in psutil.process_iter() if ours(p) and p.status() != psutil.STATUS_ZOMBIE]
