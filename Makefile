@@ -33,6 +33,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(PY) -m aiwatch.venv_defaults --install
 	@touch $(STAMP)
+	@$(MAKE) --no-print-directory home
 
 # Initialise the Airflow home (SQLite metadata) once; cheap when already done.
 home: $(STAMP)

@@ -238,3 +238,15 @@ def test_poll_feed_raises_typed_errors(settings, server):
     with pytest.raises(cycle.FeedSkipped, match="asked us to wait"):
         cycle.poll_feed(settings, Feed("y", server.url("/y.xml")), "r2")
     assert server.hits["/y.xml"] == 0
+
+
+def test_whole_cycle_on_the_postgresql_store(settings, demo_server, postgres_url):
+    """WATCH_DB_URL=postgresql+psycopg://... : the same cycle, classification included."""
+    pg = settings.with_(db_url=postgres_url)
+    write_feeds(pg, [{"name": "atlas-tech", "url": demo_server.url("/atlas-tech/feed.xml"), "lang": "fr"},
+                     {"name": "akhbar-raqmiya", "url": demo_server.url("/akhbar-raqmiya/feed.xml"), "lang": "ar"}])
+    first = cycle.run_cycle(pg)
+    assert (first.feeds_ok, first.new_articles, first.extracted, first.classified) == (2, 11, 11, 11)
+    assert first.relevant >= 3 and not first.missing_steps
+    second = cycle.run_cycle(pg)
+    assert (second.feeds_unchanged, second.new_articles, second.classified) == (2, 0, 0)
