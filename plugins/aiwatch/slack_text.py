@@ -1,0 +1,49 @@
+"""Making untrusted article text safe and bounded for Slack messages.
+
+Titles and summaries come from feeds anyone can write. In Slack's mrkdwn, ``<!channel>``,
+``<@U123>`` and ``<http://evil|click>`` are control sequences: escaping ``&``, ``<`` and ``>``
+turns them into plain text. Plain ``@channel``/``@here``/``@everyone`` only notify when a message
+asks for ``link_names``; we never do, and also put a word joiner after the ``@`` so the text stays
+inert wherever it is pasted. Lengths are bounded on whole words, and control and bidirectional
+override characters (which can make a title display as something else) are removed.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+_BROADCAST_RE = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
+
+#: Slack limits (Block Kit reference): header text 150, section text 3,000 characters.
+HEADER_MAX = 150
+SECTION_MAX = 3000
+
+
+def clean(text: str | None) -> str:
+    """Untrusted text without control or bidi-override characters, whitespace collapsed."""
+    return " ".join(_CONTROL_RE.sub("", text or "").split())
+
+
+def escape_mrkdwn(text: str | None) -> str:
+    """Escape for mrkdwn fields: no mention, broadcast, link or markup can come from article text."""
+    text = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST_RE.sub("@" + WORD_JOINER, text)
+
+
+def plain(text: str | None) -> str:
+    """For plain_text fields (headers, fallback): Slack does not parse them, but clean anyway."""
+    return _BROADCAST_RE.sub("@" + WORD_JOINER, clean(text))
+
+
+def bounded(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters, cut on a word boundary with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(1, limit - 1)]
+    if " " in cut[limit // 2:]:
+        cut = cut[: cut.rfind(" ")]
+    # Never leave half an escape sequence (&amp; &lt; &gt;) at the end.
+    cut = re.sub(r"&[a-z]{0,3}$", "", cut)
+    return cut.rstrip(" ,;:-") + "…"

@@ -1,0 +1,73 @@
+"""Extractive summaries for alerts: two or three whole sentences of the article, in its language.
+
+Built locally (no network model). Sentences are chosen for what they share with the headline and
+for coming early (news puts the facts first), then shown in their original order. A summary never
+cuts a word or a sentence: when sentences are too long for the budget, fewer are used; when even
+the first usable one is too long, the feed's summary or the headline stands in.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiwatch.textutil import normalise_for_match
+
+# Sentence ends: . ! ? and their Arabic/CJK forms, followed by space; not after common abbreviations
+# or initials ("M. Mensch", "U.S."), and not inside numbers ("3.5").
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?؟。…])[\"'»”)]*\s+")
+_ABBREVIATION_RE = re.compile(r"(?:\b(?:M|Mme|Mr|Mrs|Ms|Dr|Pr|St|No|art|av|cf|etc|vs|Sr|Sra|Inc|Ltd|Co|Jr)|\b[A-Z])\.$")
+_MIN_SENTENCE_CHARS = 40
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a paragraph-structured text, abbreviation- and initial-aware."""
+    sentences: list[str] = []
+    for paragraph in re.split(r"\n+", text or ""):
+        pending = ""
+        for piece in _SENTENCE_END_RE.split(paragraph.strip()):
+            if not piece:
+                continue
+            pending = f"{pending} {piece}".strip() if pending else piece.strip()
+            if _ABBREVIATION_RE.search(pending):
+                continue  # "M." or an initial: the sentence goes on
+            sentences.append(pending)
+            pending = ""
+        if pending:
+            sentences.append(pending)
+    return [s for s in (" ".join(s.split()) for s in sentences) if s]
+
+
+def summarise(title: str, text: str, feed_summary: str = "", *, max_sentences: int = 3,
+              max_chars: int = 600) -> str:
+    """2-3 whole sentences (at most ``max_chars``), or the best whole fallback; never empty if the
+    headline is not."""
+    title_words = set(normalise_for_match(title).split())
+    candidates = [s for s in split_sentences(text) if len(s) >= _MIN_SENTENCE_CHARS]
+    scored = []
+    for index, sentence in enumerate(candidates[:40]):
+        words = set(normalise_for_match(sentence).split())
+        overlap = len(words & title_words) / (len(title_words) or 1)
+        scored.append((overlap + 1.0 / (1 + index), index, sentence))
+    chosen: list[tuple[int, str]] = []
+    used = 0
+    for _, index, sentence in sorted(scored, key=lambda item: -item[0]):
+        if len(chosen) == max_sentences:
+            break
+        extra = len(sentence) + (1 if chosen else 0)
+        if used + extra > max_chars:
+            continue
+        chosen.append((index, sentence))
+        used += extra
+    if chosen:
+        return " ".join(sentence for _, sentence in sorted(chosen))
+    for fallback in split_sentences(feed_summary):
+        if len(fallback) <= max_chars:
+            return fallback
+    return title if len(title) <= max_chars else _whole_words(title, max_chars)
+
+
+def _whole_words(text: str, limit: int) -> str:
+    cut = text[: max(1, limit - 1)]
+    if " " in cut:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,;:-") + "…"
