@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -240,11 +240,7 @@ def record_poll(store: Store, run_id: str, feed: Feed, result: PollResult, count
                       entries=len(result.entries), new=counts.new, updated=counts.updated,
                       duplicates=counts.duplicates, reason=result.reason, error=result.error,
                       duration_ms=int(result.elapsed_s * 1000))
-        insert = _insert(session)
-        statement = insert(FeedPoll).values(**values)
-        statement = statement.on_conflict_do_update(
-            index_elements=["run_id", "feed"], set_={k: v for k, v in values.items() if k not in ("run_id", "feed")})
-        session.execute(statement)
+        _upsert_poll(session, values)
         session.flush()
         return row
 
@@ -255,13 +251,16 @@ def record_skip(store: Store, run_id: str, feed: Feed, reason: str, now: datetim
     now = now or utcnow()
 
     def work(session: Session) -> None:
-        values = dict(run_id=run_id, feed=feed.name, at=now, status="skipped", entries=0, new=0, updated=0,
-                      duplicates=0, reason="backoff", error=reason)
-        statement = _insert(session)(FeedPoll).values(**values).on_conflict_do_update(
-            index_elements=["run_id", "feed"], set_={k: v for k, v in values.items() if k not in ("run_id", "feed")})
-        session.execute(statement)
+        _upsert_poll(session, dict(run_id=run_id, feed=feed.name, at=now, status="skipped", entries=0, new=0,
+                                   updated=0, duplicates=0, reason="backoff", error=reason))
 
     store.write(work)
+
+
+def _upsert_poll(session: Session, values: dict[str, Any]) -> None:
+    """One poll-log row per (run, feed): a retried task overwrites its own row."""
+    session.execute(_insert(session)(FeedPoll).values(**values).on_conflict_do_update(
+        index_elements=["run_id", "feed"], set_={k: v for k, v in values.items() if k not in ("run_id", "feed")}))
 
 
 # --- pages -------------------------------------------------------------------------------------
@@ -394,15 +393,6 @@ def article_counts(store: Store) -> dict[str, int]:
         return {status: count for status, count in rows}
 
     return store.read(work)
-
-
-def reset_stale_deferred(store: Store, hosts_free: Iterable[str]) -> None:
-    """Deferred pages of hosts no longer in back-off go back to pending (kept for clarity in logs)."""
-    hosts = list(hosts_free)
-    if not hosts:
-        return
-    store.write(lambda s: s.execute(update(Article).where(and_(
-        Article.fetch_status == "deferred", Article.outlet.in_(hosts))).values(fetch_status="pending")))
 
 
 # --- classification ------------------------------------------------------------------------------
