@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -48,6 +50,16 @@ def make_fetcher(settings: Settings, max_bytes: int) -> Fetcher:
         max_redirects=settings.max_redirects, user_agent=settings.user_agent,
         allow_private=settings.allow_private_networks, private_allowlist=settings.private_allowlist,
     ))
+
+
+@contextmanager
+def _fetcher(settings: Settings, max_bytes: int, given: Fetcher | None) -> Iterator[Fetcher]:
+    """The caller's fetcher (left open), or a new one closed when the step ends."""
+    if given is not None:
+        yield given
+        return
+    with make_fetcher(settings, max_bytes) as fetcher:
+        yield fetcher
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -88,15 +100,10 @@ def poll_feed(settings: Settings, feed: Feed, run_id: str, *, now: datetime | No
         log.warning(reason)
         raise FeedSkipped(reason)
 
-    own_fetcher = fetcher is None
-    fetcher = fetcher or make_fetcher(settings, settings.max_feed_bytes)
-    try:
-        result = poll(feed, fetcher, etag=snapshot.etag if snapshot else None,
+    with _fetcher(settings, settings.max_feed_bytes, fetcher) as client:
+        result = poll(feed, client, etag=snapshot.etag if snapshot else None,
                       last_modified=snapshot.last_modified if snapshot else None,
                       max_bytes=settings.max_feed_bytes, now=now)
-    finally:
-        if own_fetcher:
-            fetcher.close()
     counts = repo.add_entries(store, feed, result.entries, run_id, now) if result.status == "ok" else None
     if result.status == "failed" and result.retry_after and result.http_status in (429, 503):
         repo.set_host_backoff(store, host, result.retry_after, f"HTTP {result.http_status} on {feed.url}", now)
@@ -126,14 +133,9 @@ def fetch_and_extract(settings: Settings, run_id: str, *, fetcher: Fetcher | Non
     waiting = repo.hosts_in_backoff(store)
     gate = HostGate(settings.per_host_limit, {h: t.timestamp() for h, t in waiting.items()})
     jobs = repo.pending_pages(store, settings.max_pages_per_cycle, skip_hosts=waiting)
-    own_fetcher = fetcher is None
-    fetcher = fetcher or make_fetcher(settings, settings.max_page_bytes)
-    try:
-        outcomes = fetch_pages(jobs, fetcher, workers=settings.fetch_workers, per_host=settings.per_host_limit,
+    with _fetcher(settings, settings.max_page_bytes, fetcher) as client:
+        outcomes = fetch_pages(jobs, client, workers=settings.fetch_workers, per_host=settings.per_host_limit,
                                max_bytes=settings.max_page_bytes, gate=gate)
-    finally:
-        if own_fetcher:
-            fetcher.close()
     saved = repo.save_pages(store, outcomes)
     for host, until in gate.not_before.items():
         if host not in waiting and until > time.time():

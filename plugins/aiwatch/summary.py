@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from aiwatch.textutil import normalise_for_match
+from aiwatch.textutil import normalise_for_match, truncate_words
 
 # Sentence ends: . ! ? and their Arabic/CJK forms, followed by space; not after common abbreviations
 # or initials ("M. Mensch", "U.S."), and not inside numbers ("3.5").
@@ -63,11 +63,4 @@ def summarise(title: str, text: str, feed_summary: str = "", *, max_sentences: i
     for fallback in split_sentences(feed_summary):
         if len(fallback) <= max_chars:
             return fallback
-    return title if len(title) <= max_chars else _whole_words(title, max_chars)
-
-
-def _whole_words(text: str, limit: int) -> str:
-    cut = text[: max(1, limit - 1)]
-    if " " in cut:
-        cut = cut[: cut.rfind(" ")]
-    return cut.rstrip(" ,;:-") + "…"
+    return truncate_words(title, max_chars)
