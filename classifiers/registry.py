@@ -46,12 +46,10 @@ class ModelError(RuntimeError):
 
 
 def registry_dir(environ: dict[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    if env.get("WATCH_MODEL_DIR"):
-        return Path(env["WATCH_MODEL_DIR"])
-    from aiwatch.config import project_root
+    """WATCH_MODEL_DIR, else <WATCH_DATA_DIR or var>/models: the default is the pipeline's own setting."""
+    from aiwatch.config import Settings
 
-    return Path(env.get("WATCH_DATA_DIR") or project_root(env) / "var") / "models"
+    return Settings.from_env(environ).models
 
 
 @dataclass(frozen=True)
