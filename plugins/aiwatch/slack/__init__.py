@@ -1,0 +1,1 @@
+"""Slack delivery: Block Kit payloads (blocks), the outbox and the sender."""
