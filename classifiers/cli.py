@@ -1,4 +1,4 @@
-"""`python -m classifiers <command>`: train, evaluate, predict, promote, list.
+"""`python -m classifiers <command>`: train, evaluate, predict, promote, list, label.
 
     train    [--data FILE ...] [--no-corpus] [--out DIR]   new registry version from the seed corpus,
                                                             extra labelled files and the store's labels
@@ -6,10 +6,15 @@
     predict  --input FILE.jsonl [--output FILE] [--model DIR]
     promote  VERSION [--out DIR]
     list     [--out DIR] [--json]
+    label export-uncertain [--limit 200] [--out FILE.jsonl|FILE.csv] [--band 0.2]
+                                                            unlabelled articles nearest the live threshold
+    label import FILE [--who NAME] [--source file] [--dry-run]
+                                                            analysts' labels (CSV or JSONL) into the store
 
 The registry is WATCH_MODEL_DIR (default var/models). --model takes a version directory or a
 registry (its live version is used). A model is promoted only by `promote`, except the very
-first one trained into an empty registry, which becomes live so the pipeline can run.
+first one trained into an empty registry, which becomes live so the pipeline can run. The label
+commands work on the store, WATCH_DB_URL (default var/watch.db); there --out is the file written.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -171,6 +177,80 @@ def cmd_list(args: argparse.Namespace, root: Path) -> int:
     return 0
 
 
+RETRAIN_HINT = ("retrain on the stored labels with the retrain_classifier DAG (scheduled by the labels Asset, which "
+                "a command-line import does not update; trigger it: `airflow dags trigger retrain_classifier`) "
+                "or locally with `python -m classifiers train`")
+
+
+def cmd_label(args: argparse.Namespace, root: Path) -> int:
+    from aiwatch.config import Settings
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from classifiers import labelling
+
+    db_url = Settings.from_env().db_url
+    try:
+        store = labelling.open_store(db_url)
+        if args.label_command == "export-uncertain":
+            return _label_export(args, root, store)
+        return _label_import(args, store)
+    except SQLAlchemyError as exc:
+        print(f"error: store {make_url(db_url).render_as_string(hide_password=True)}: "
+              f"{str(getattr(exc, 'orig', None) or exc).strip()}", file=sys.stderr)
+        return 2
+
+
+def _label_export(args: argparse.Namespace, root: Path, store: Any) -> int:
+    from classifiers import labelling
+
+    export = labelling.export_uncertain(store, root, limit=args.limit, band=args.band)
+    if args.output:
+        labelling.write_file(export.rows, Path(args.output))
+    else:
+        labelling.write_rows(export.rows, sys.stdout, "jsonl")
+        sys.stdout.flush()
+    print(export.summary(args.output or "stdout"), file=sys.stderr)
+    return 0
+
+
+def _label_import(args: argparse.Namespace, store: Any) -> int:
+    from classifiers import labelling
+
+    who = args.who if args.who is not None else os.environ.get("USER", "")
+    try:
+        result = labelling.import_labels(store, args.file, who=who, source=args.source, dry_run=args.dry_run)
+    except labelling.LabelFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for error in result.errors:
+        print(f"{error}; skipped", file=sys.stderr)
+    print(result.summary())
+    if result.new or result.updated:
+        print(("once imported, " if result.dry_run else "") + RETRAIN_HINT, file=sys.stderr)
+    return result.exit_code
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {raw}")
+    return value
+
+
+def _band(raw: str) -> float:
+    value = float(raw)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {raw}")
+    return value
+
+
+def _source(raw: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_-]{0,15}", raw):
+        raise argparse.ArgumentTypeError(f"{raw!r}: use up to 16 lower-case letters, digits, '-' or '_'")
+    return raw
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m classifiers", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -196,11 +276,27 @@ def build_parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list", help="versions, metrics, which is live")
     listing.add_argument("--out", help="registry directory")
     listing.add_argument("--json", action="store_true")
+    label = sub.add_parser("label", help="export articles to label, import analysts' labels")
+    label_sub = label.add_subparsers(dest="label_command", required=True)
+    export = label_sub.add_parser("export-uncertain",
+                                  help="the unlabelled articles the live model is least sure of")
+    export.add_argument("--limit", type=_positive_int, default=200, help="rows to export (default 200)")
+    export.add_argument("--out", dest="output", metavar="FILE",
+                        help="FILE.jsonl or FILE.csv (default: JSONL on stdout)")
+    export.add_argument("--band", type=_band, default=0.2,
+                        help="how far from the threshold counts as unsure (default 0.2); the nearest "
+                             "articles outside it fill up to --limit")
+    imported = label_sub.add_parser("import", help="record a CSV or JSONL file of labels in the store")
+    imported.add_argument("file", help="CSV or JSONL with article_id or url, and label (0/1, yes/no, ...)")
+    imported.add_argument("--who", help="labeller for rows without a 'who' (default $USER)")
+    imported.add_argument("--source", type=_source, default="file",
+                          help="label source recorded (default file)")
+    imported.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
     return parser
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "promote": cmd_promote,
-            "list": cmd_list}
+            "list": cmd_list, "label": cmd_label}
 
 
 def main(argv: list[str] | None = None) -> int:
