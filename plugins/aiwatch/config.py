@@ -64,6 +64,18 @@ def _number(environ: Mapping[str, str], name: str, default: float, kind: type = 
     return value
 
 
+_CHANNEL_RE = re.compile(r"^#?[a-z0-9][a-z0-9._\-]{0,79}$|^[CDG][A-Z0-9]{6,}$")
+
+
+def _channel(environ: Mapping[str, str], name: str, default: str | None) -> str | None:
+    raw = (environ.get(name) or "").strip()
+    if not raw:
+        return default
+    if not _CHANNEL_RE.match(raw):
+        raise ConfigError(f"{name}={raw!r} is not a Slack channel (use '#name' in lower case, or a channel ID like C0123ABCD)")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a cycle needs to know; built from the environment by :meth:`from_env`."""
@@ -86,6 +98,24 @@ class Settings:
     feed_backoff_cap_s: float = 6 * 3600.0
     model_dir: Path | None = None
     classify_batch: int = 2000
+    slack_conn_id: str = "slack_api_default"
+    slack_channel: str = "#morocco-ai-watch"
+    ops_channel: str = "#morocco-ai-watch-ops"
+    review_channel: str | None = None
+    outbox_file: Path | None = None
+    gazetteer_file: Path | None = None
+    #: Relevant articles first seen longer ago than this are not alerted (e.g. old ones re-scored by a new model).
+    alert_max_age_h: float = 72.0
+    #: Reports of the same partners within this many days are one event.
+    event_window_days: float = 10.0
+    #: Scores in [review_min_score, alert threshold) go to the daily review digest instead of an alert.
+    review_min_score: float = 0.25
+    #: Longest Retry-After honoured by sleeping inside a run; longer ones leave messages for the next run.
+    slack_max_wait_s: float = 30.0
+    #: New human labels needed since the live model was trained before feedback triggers retraining.
+    retrain_min_labels: int = 10
+    #: How long after posting an alert or digest line its reactions are still read as feedback.
+    feedback_days: float = 14.0
     #: "host:port" pairs reachable even with the private-network guard on (tests use it; not a user knob).
     private_allowlist: frozenset[str] = field(default_factory=frozenset)
 
@@ -113,6 +143,17 @@ class Settings:
             per_host_limit=_number(env, "WATCH_PER_HOST_LIMIT", cls.per_host_limit, int, 1),
             max_pages_per_cycle=_number(env, "WATCH_MAX_PAGES_PER_CYCLE", cls.max_pages_per_cycle, int, 1),
             model_dir=Path(env.get("WATCH_MODEL_DIR") or var / "models"),
+            slack_conn_id=env.get("WATCH_SLACK_CONN_ID") or cls.slack_conn_id,
+            slack_channel=_channel(env, "WATCH_SLACK_CHANNEL", cls.slack_channel),
+            ops_channel=_channel(env, "WATCH_OPS_CHANNEL", cls.ops_channel),
+            review_channel=_channel(env, "WATCH_REVIEW_CHANNEL", None),
+            outbox_file=Path(env.get("WATCH_OUTBOX_FILE") or var / "outbox.jsonl"),
+            gazetteer_file=Path(env["WATCH_GAZETTEER_FILE"]) if env.get("WATCH_GAZETTEER_FILE") else None,
+            alert_max_age_h=_number(env, "WATCH_ALERT_MAX_AGE_HOURS", cls.alert_max_age_h, float, 0),
+            event_window_days=_number(env, "WATCH_EVENT_WINDOW_DAYS", cls.event_window_days, float, 0),
+            review_min_score=_number(env, "WATCH_REVIEW_MIN_SCORE", cls.review_min_score, float, 0),
+            slack_max_wait_s=_number(env, "WATCH_SLACK_MAX_WAIT", cls.slack_max_wait_s, float, 0),
+            retrain_min_labels=_number(env, "WATCH_RETRAIN_MIN_LABELS", cls.retrain_min_labels, int, 1),
         )
 
     @property
@@ -120,6 +161,21 @@ class Settings:
         if self.db_url.startswith("sqlite:///"):
             return Path(self.db_url.removeprefix("sqlite:///")).parent
         return self.home / "var"
+
+    @property
+    def outbox_path(self) -> Path:
+        """Where dry-run payloads go (WATCH_OUTBOX_FILE, default var/outbox.jsonl)."""
+        return self.outbox_file or self.var_dir / "outbox.jsonl"
+
+    @property
+    def gazetteer_path(self) -> Path:
+        """The topic's gazetteer of parties (WATCH_GAZETTEER_FILE, default config/gazetteer.yaml)."""
+        return self.gazetteer_file or self.home / "config" / "gazetteer.yaml"
+
+    @property
+    def digest_channel(self) -> str:
+        """The review digest's channel: WATCH_REVIEW_CHANNEL, else the ops channel."""
+        return self.review_channel or self.ops_channel
 
     @property
     def models(self) -> Path:

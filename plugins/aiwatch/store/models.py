@@ -180,3 +180,72 @@ class Label(Base):
     who: Mapped[str] = mapped_column(String(255), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Event(Base):
+    """A partnership event: every report of one partnership (outlets, languages, days) is one event,
+    hence one Slack alert. ``key`` is deterministic for the first article, so re-running the grouping
+    step finds the event it made before instead of making another."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_last_seen", "last_seen"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    topic: Mapped[str] = mapped_column(String(32), default="morocco_ai")
+    partners: Mapped[list] = mapped_column(JSON, default=list)
+    moroccan: Mapped[list] = mapped_column(JSON, default=list)
+    kind: Mapped[str] = mapped_column(String(16))
+    headline: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(Text, default="")
+    first_article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EventArticle(Base):
+    """An article placed in an event; an article belongs to at most one event."""
+
+    __tablename__ = "event_articles"
+    __table_args__ = (Index("ix_event_articles_event_outlet", "event_id", "outlet"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), unique=True)
+    outlet: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # first | followup | same-outlet
+    reason: Mapped[str] = mapped_column(Text, default="")
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    run_id: Mapped[str | None] = mapped_column(String(250))
+
+
+class OutboxMessage(Base):
+    """One Slack message to deliver, written before it is sent (pending -> sending -> sent(ts)).
+
+    ``key`` is unique, so composing the same alert twice (a retried task, a re-run) adds nothing;
+    ``parent_key`` names the message whose thread a reply goes into (or which an update edits).
+    States: pending (to send), sending (a post was attempted and its outcome is unknown: reconcile
+    with the channel before posting again), sent, dry_run (no Slack connection: payload logged and
+    written to the outbox file), failed (Slack refused this message; ``last_error`` says why).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state", "state"), Index("ix_outbox_event", "event_id"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # alert | followup | update | digest | digest_line
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    parent_key: Mapped[str | None] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[dict] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    slack_channel: Mapped[str | None] = mapped_column(String(64))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    run_id: Mapped[str | None] = mapped_column(String(250))
+    feedback_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
