@@ -1,9 +1,11 @@
-"""morocco_ai_watch: poll news feeds, extract new articles, classify them, keep them in the store.
+"""morocco_ai_watch: poll news feeds, extract new articles, classify them, group the relevant ones
+into partnership events and alert Slack once per event (follow-up coverage in the alert's thread).
 
 Thin by design: every task is a few lines calling :mod:`aiwatch.cycle`. Feed polling is mapped,
 one task instance per feed named after it, so an operator sees which feed fails; a failed feed
 does not stop the cycle (downstream steps run with ``all_done`` and process what healthy feeds
-brought). Tasks pass only names and counts through XCom: the store holds the data.
+brought). Tasks pass only names and counts through XCom: the store holds the data, and the Slack
+outbox in it makes re-runs and retries post nothing twice. A failed task notifies the ops channel.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from aiwatch.airflow_bridge import notify_failure
 
 DAG_ID = "morocco_ai_watch"
 
@@ -29,6 +32,7 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
     "execution_timeout": timedelta(minutes=30),
+    "on_failure_callback": notify_failure,
 }
 
 
@@ -83,6 +87,39 @@ def morocco_ai_watch():
 
         return classify_new(Settings.from_env(), get_current_context()["run_id"])
 
+    @task
+    def group_events() -> dict:
+        """Place relevant articles into partnership events (same partners, same window: one event)."""
+        from aiwatch import alerts
+        from aiwatch.config import Settings
+
+        return alerts.group_events(Settings.from_env(), get_current_context()["run_id"])
+
+    @task
+    def compose_alerts() -> dict:
+        """Write alerts, thread replies, alert updates and the daily review digest into the outbox."""
+        from aiwatch import alerts
+        from aiwatch.config import Settings
+
+        return alerts.compose(Settings.from_env(), get_current_context()["run_id"])
+
+    @task
+    def send_alerts() -> dict:
+        """Deliver the outbox to Slack (or dry-run without a Slack connection); never twice."""
+        from aiwatch import alerts
+        from aiwatch.airflow_bridge import slack_gateway
+        from aiwatch.config import Settings
+        from aiwatch.slack.gateway import SlackFatal
+
+        settings = Settings.from_env()
+        try:
+            return alerts.deliver(settings, get_current_context()["run_id"], slack_gateway(settings))
+        except SlackFatal as exc:
+            # A bad token or channel will not heal by retrying: fail now, loudly. Alerts stay pending.
+            raise AirflowFailException(
+                f"Slack refused us ({exc}); check the {settings.slack_conn_id!r} connection's token and "
+                f"the channel {settings.slack_channel!r}. Alerts stay pending in the outbox.") from None
+
     @task(trigger_rule="all_done")
     def summarise(feeds: list[dict] | None = None) -> dict:
         """Log the cycle's summary; fail loudly if a core step did not finish."""
@@ -102,7 +139,7 @@ def morocco_ai_watch():
     feeds = prepare()
     polled = poll_feed.expand(feed=feeds)
     pages = fetch_pages()
-    polled >> pages >> classify() >> summarise(feeds)
+    polled >> pages >> classify() >> group_events() >> compose_alerts() >> send_alerts() >> summarise(feeds)
 
 
 morocco_ai_watch()

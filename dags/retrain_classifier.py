@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
-from aiwatch.airflow_bridge import LABELS_ASSET
+from aiwatch.airflow_bridge import LABELS_ASSET, notify_failure
 
 
 @dag(
@@ -21,7 +21,8 @@ from aiwatch.airflow_bridge import LABELS_ASSET
     catchup=False,
     max_active_runs=1,
     default_args={"owner": "morocco-ai-watch", "retries": 1, "retry_delay": timedelta(minutes=2),
-                  "execution_timeout": timedelta(hours=1)},
+                  "execution_timeout": timedelta(hours=1),
+                  "on_failure_callback": notify_failure},
     params={
         "extra_files": Param([], type="array", description="extra labelled JSONL files to train on"),
         "force_promote": Param(False, type="boolean", description="promote even if not better"),

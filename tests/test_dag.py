@@ -40,6 +40,9 @@ def test_dag_loads_with_expected_schedule_and_policies(dag):
     assert dag.get_task("summarise").trigger_rule == "all_done"
     assert set(dag.get_task("poll_feed").downstream_task_ids) == {"fetch_pages"}
     assert dag.get_task("classify").upstream_task_ids == {"fetch_pages"}
+    assert dag.get_task("group_events").upstream_task_ids == {"classify"}
+    assert dag.get_task("send_alerts").upstream_task_ids == {"compose_alerts"}
+    assert all(t.on_failure_callback for t in dag.tasks)
 
 
 def test_schedule_is_configurable():
@@ -70,7 +73,12 @@ def dags_test(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
                           text=True, timeout=600)
 
 
-def test_dags_test_end_to_end_from_a_foreign_directory(fresh_home, demo_server, tmp_path):
+def slack_connection(slack, token: str = "xoxb-test") -> str:
+    """The Slack connection as a user sets it (README): token as password, the API's base_url as extra."""
+    return json.dumps({"conn_type": "slack", "password": token, "extra": {"base_url": slack.base_url, "timeout": 5}})
+
+
+def test_dags_test_end_to_end_from_a_foreign_directory(fresh_home, demo_server, tmp_path, slack):
     demo_server.add("/broken/feed.xml", Route(status=500, body=b"down"))
     feeds = [{"name": name, "url": demo_server.url(f"/{name}/feed.xml"), "lang": lang}
              for name, lang in [("atlas-tech", "fr"), ("maghreb-wire", "en"), ("akhbar-raqmiya", "ar")]]
@@ -79,7 +87,7 @@ def test_dags_test_end_to_end_from_a_foreign_directory(fresh_home, demo_server, 
     feeds_file.write_text(yaml.safe_dump({"feeds": feeds}), encoding="utf-8")
     db = tmp_path / "watch.db"
     env = dict(fresh_home, WATCH_FEEDS_FILE=str(feeds_file), WATCH_DB_URL=f"sqlite:///{db}",
-               WATCH_ALLOW_PRIVATE_NETWORKS="1")
+               WATCH_ALLOW_PRIVATE_NETWORKS="1", AIRFLOW_CONN_SLACK_API_DEFAULT=slack_connection(slack))
     workdir = tmp_path / "elsewhere"
     workdir.mkdir()
 
@@ -97,7 +105,8 @@ def test_dags_test_end_to_end_from_a_foreign_directory(fresh_home, demo_server, 
     assert polls == {"atlas-tech": "success", "maghreb-wire": "success", "akhbar-raqmiya": "success",
                      "broken": "failed"}
     others = dict(meta.execute("select task_id, state from task_instance where task_id != 'poll_feed'"))
-    assert others == {"prepare": "success", "fetch_pages": "success", "classify": "success", "summarise": "success"}
+    assert others == {"prepare": "success", "fetch_pages": "success", "classify": "success", "group_events": "success",
+                      "compose_alerts": "success", "send_alerts": "success", "summarise": "success"}
     verdicts = dict(store.execute("select a.url, c.label from classifications c join articles a on a.id = c.article_id"))
     assert len(verdicts) == 16
     positives = {url.rsplit("/", 1)[-1].split("?")[0] for url, label in verdicts.items() if label == 1}
@@ -108,12 +117,70 @@ def test_dags_test_end_to_end_from_a_foreign_directory(fresh_home, demo_server, 
                             "multaqa-rabat-alaab-al-quwa-raqm-qiyasi.html",
                             "hydrogene-vert-guelmim-consortium-germano-marocain.html"}
 
+    # Slack: one alert per partnership event, later coverage in its thread, negatives silent.
+    alerts = slack.messages("#morocco-ai-watch")
+    events = store.execute("select count(*) from events").fetchone()[0]
+    assert len(alerts) == events >= 2
+    heads = [" ".join(b["text"]["text"] for b in m["blocks"] if b["type"] == "header") for m in alerts]
+    mistral = [m for m, h in zip(alerts, heads, strict=True) if "Mistral" in h]
+    assert len(mistral) == 1 and len(slack.replies(mistral[0]["ts"])) == 2, heads
+    assert not [h for h in heads if any(w in h.lower() for w in ("hydrog", "football", "mondial", "chaleur"))]
+    # The broken feed's failed task told the ops channel, through Airflow's Slack notifier.
+    ops = slack.messages("#morocco-ai-watch-ops")
+    assert any("poll_feed" in m["text"] and "broken" in m["text"] for m in ops), ops
+    posted = len(slack.posts)
+
     second = dags_test(env, workdir)
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
+    new_posts = slack.posts[posted:]
+    assert [p for p in new_posts if p["channel"] == slack.channel_id("#morocco-ai-watch")] == []
     summaries = [json.loads(s) for (s,) in store.execute("select stats from cycle_steps where step='summary' order by at")]
     assert summaries[-1]["feeds_unchanged"] == 3 and summaries[-1]["new_articles"] == 0
     assert store.execute("select count(*) from articles").fetchone()[0] == 16
     assert sum(demo_server.not_modified.values()) == 3
+
+
+@pytest.fixture
+def slack():
+    from slack_standin import SlackStandIn
+
+    with SlackStandIn(token="xoxb-test") as standin:
+        yield standin
+
+
+def test_a_bad_slack_token_fails_send_alerts_loudly_and_feedback_labels_reach_the_asset(
+        fresh_home, demo_server, tmp_path, slack):
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text(yaml.safe_dump({"feeds": [
+        {"name": "maghreb-wire", "url": demo_server.url("/maghreb-wire/feed.xml"), "lang": "en"}]}), encoding="utf-8")
+    db = tmp_path / "watch.db"
+    env = dict(fresh_home, WATCH_FEEDS_FILE=str(feeds_file), WATCH_DB_URL=f"sqlite:///{db}",
+               WATCH_ALLOW_PRIVATE_NETWORKS="1", AIRFLOW_CONN_SLACK_API_DEFAULT=slack_connection(slack, "xoxb-bad"))
+    bad = dags_test(env, tmp_path)
+    meta = sqlite3.connect(Path(fresh_home["AIRFLOW_HOME"]) / "airflow.db")
+    states = dict(meta.execute("select task_id, state from task_instance where task_id='send_alerts' "
+                               "order by start_date desc limit 1"))
+    assert states == {"send_alerts": "failed"}, bad.stdout[-3000:]
+    assert "invalid_auth" in bad.stdout + bad.stderr
+    assert slack.posts == []
+    pending = sqlite3.connect(db).execute("select count(*) from outbox where state='pending'").fetchone()[0]
+    assert pending > 0  # nothing lost: the alerts wait for a good token
+
+    env["AIRFLOW_CONN_SLACK_API_DEFAULT"] = slack_connection(slack)
+    good = dags_test(env, tmp_path)
+    assert good.returncode == 0, good.stdout[-3000:]
+    alerts = slack.messages("#morocco-ai-watch")
+    assert alerts and len({m["metadata"]["event_payload"]["key"] for m in slack.posts}) == len(slack.posts)
+
+    slack.react("#morocco-ai-watch", alerts[0]["ts"], "white_check_mark", "U42")
+    env["WATCH_RETRAIN_MIN_LABELS"] = "1"
+    done = subprocess.run([AIRFLOW, "dags", "test", "collect_feedback"], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    labels = sqlite3.connect(db).execute("select label, source, who from labels").fetchall()
+    assert labels == [(1, "slack", "U42")]
+    events = meta.execute("select a.name from asset_event e join asset a on a.id = e.asset_id").fetchall()
+    assert ("morocco_ai_watch_labels",) in events
 
 
 def _closed_port() -> int:
@@ -138,6 +205,7 @@ def test_run_dag_command_when_every_feed_is_unreachable(fresh_home, tmp_path):
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert "2 failed" in done.stdout and "every polled feed failed" in done.stdout
     assert "failed  one: connection" in done.stdout
+    assert "alerts: dry-run (no Slack connection)" in done.stdout
 
 
 def test_demo_command(fresh_home, tmp_path):
@@ -213,7 +281,7 @@ def test_make_up_serves_the_ui_with_the_printed_login(fresh_home, tmp_path):
                 f"{base}/api/v2/dags", headers={"Authorization": f"Bearer {token}"}), timeout=10)
             dag_ids = sorted(d["dag_id"] for d in json.loads(listing.read())["dags"])
             time.sleep(0 if dag_ids else 3)
-        assert dag_ids == ["morocco_ai_watch", "retrain_classifier"]
+        assert dag_ids == ["collect_feedback", "morocco_ai_watch", "retrain_classifier"]
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:

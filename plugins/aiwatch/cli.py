@@ -105,7 +105,7 @@ def standalone(wait_s: float = 120.0) -> int:
     print("\n" + "=" * 60)
     print(f"  Airflow UI:  http://localhost:{port}")
     print(f"  login:       {user} / {password or '(see ' + str(passwords) + ')'}")
-    print("  DAGs:        morocco_ai_watch, retrain_classifier (unpause them in the UI)")
+    print("  DAGs:        morocco_ai_watch, collect_feedback, retrain_classifier (unpause them in the UI)")
     print("=" * 60 + "\n", flush=True)
     try:
         return process.wait()

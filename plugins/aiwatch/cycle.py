@@ -18,18 +18,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from aiwatch import alerts
 from aiwatch.classify import classify_new
 from aiwatch.config import Feed, Settings, load_feeds
 from aiwatch.feeds import poll
 from aiwatch.fetcher import Fetcher, FetchLimits
 from aiwatch.pages import HostGate, fetch_pages
+from aiwatch.slack.gateway import SlackGateway
 from aiwatch.store import Store, repo, upgrade
 from aiwatch.urls import host_of
 
 log = logging.getLogger(__name__)
 
 #: Steps after polling that every healthy cycle records; a missing one means the step failed.
-CORE_STEPS = ("fetch", "classify")
+CORE_STEPS = ("fetch", "classify", "group", "compose", "deliver")
 
 
 class FeedFailed(Exception):
@@ -172,6 +174,19 @@ class CycleSummary:
     relevant: int = 0
     model_version: str | None = None
     alerts: int | None = None
+    new_events: int = 0
+    followup_articles: int = 0
+    alerts_composed: int = 0
+    replies_composed: int = 0
+    digest_lines: int = 0
+    delivery_mode: str | None = None
+    posted: int = 0
+    updated: int = 0
+    dry_run: int = 0
+    pending: int = 0
+    failed: int = 0
+    slack_unavailable: str | None = None
+    outbox_file: str | None = None
     missing_steps: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -196,11 +211,29 @@ class CycleSummary:
                      + (f": {reasons}" if reasons else "") + f"), {self.deferred} deferred")
         lines.append(f"classified: {self.classified} articles with model {self.model_version or '-'}, "
                      f"{self.relevant} relevant (new Moroccan AI partnership)")
-        lines.append("alerts: " + ("none sent: Slack alerts are not enabled in this version"
-                                   if self.alerts is None else f"{self.alerts}"))
+        lines.append(f"events: {self.new_events} new partnership events, {self.followup_articles} follow-up "
+                     f"articles; composed {self.alerts_composed} alerts, {self.replies_composed} thread replies, "
+                     f"{self.digest_lines} review digest lines")
+        lines.append(self._alerts_line())
         if self.missing_steps:
             lines.append(f"INCOMPLETE: step(s) {', '.join(self.missing_steps)} did not finish; see their task logs")
         return "\n".join(lines)
+
+    def _alerts_line(self) -> str:
+        if self.delivery_mode is None:
+            return "alerts: not delivered (the send step did not run)"
+        if self.delivery_mode == "dry-run":
+            line = (f"alerts: dry-run (no Slack connection): {self.dry_run} message(s) written to the log and "
+                    f"{self.outbox_file}")
+        else:
+            line = f"alerts: {self.posted} posted to Slack, {self.updated} alert(s) updated"
+        if self.pending:
+            line += f"; {self.pending} pending for the next run"
+            if self.slack_unavailable:
+                line += f" (Slack unavailable: {self.slack_unavailable[:200]})"
+        if self.failed:
+            line += f"; {self.failed} refused by Slack (see the outbox and the send_alerts log)"
+        return line
 
 
 def summarise(settings: Settings, run_id: str, feed_names: list[str] | None = None) -> CycleSummary:
@@ -237,15 +270,30 @@ def summarise(settings: Settings, run_id: str, feed_names: list[str] | None = No
     summary.classified = classify.get("classified", 0)
     summary.relevant = classify.get("relevant", 0)
     summary.model_version = classify.get("model_version")
-    if "alerts" in steps:
-        summary.alerts = steps["alerts"].get("sent", 0)
+    group = steps.get("group", {})
+    summary.new_events = group.get("new_events", 0)
+    summary.followup_articles = group.get("followups", 0) + group.get("same_outlet", 0)
+    compose = steps.get("compose", {})
+    summary.alerts_composed = compose.get("alerts", 0)
+    summary.replies_composed = compose.get("followups", 0)
+    summary.digest_lines = compose.get("digest_lines", 0)
+    if "deliver" in steps:
+        deliver = steps["deliver"]
+        summary.delivery_mode = deliver.get("mode")
+        summary.posted, summary.updated = deliver.get("sent", 0), deliver.get("updated", 0)
+        summary.dry_run, summary.failed = deliver.get("dry_run", 0), deliver.get("failed", 0)
+        summary.pending = deliver.get("pending", 0) + deliver.get("waiting", 0)
+        summary.slack_unavailable = deliver.get("unavailable") or deliver.get("error")
+        summary.outbox_file = deliver.get("outbox_file")
+        summary.alerts = summary.posted + summary.dry_run
     summary.missing_steps = [step for step in CORE_STEPS if step not in steps]
     repo.record_step(store, run_id, "summary", summary.as_dict())
     return summary
 
 
-def run_cycle(settings: Settings, run_id: str | None = None) -> CycleSummary:
-    """A whole cycle in one process (no Airflow): polls in parallel threads, then pages, then summary."""
+def run_cycle(settings: Settings, run_id: str | None = None, gateway: SlackGateway | None = None) -> CycleSummary:
+    """A whole cycle in one process (no Airflow): polls in parallel threads, then pages, classification,
+    events and alerts (to ``gateway``, or dry-run without one), then the summary."""
     run_id = run_id or new_run_id()
     feeds = prepare(settings)
 
@@ -262,8 +310,11 @@ def run_cycle(settings: Settings, run_id: str | None = None) -> CycleSummary:
     fetch_and_extract(settings, run_id)
     try:
         classify_new(settings, run_id)
+        alerts.group_events(settings, run_id)
+        alerts.compose(settings, run_id)
+        alerts.deliver(settings, run_id, gateway)
     except Exception:
-        log.exception("classification failed; the summary will say the cycle is incomplete")
+        log.exception("a step after fetching failed; the summary will say the cycle is incomplete")
     summary = summarise(settings, run_id, [f.name for f in feeds])
     log.info("%s", summary.text())
     return summary

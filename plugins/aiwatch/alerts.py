@@ -1,0 +1,355 @@
+"""From verdicts to Slack: group relevant articles into events, compose messages into the outbox,
+deliver the outbox. Three steps, each a plain function over the store, so the DAG runs them as
+tasks and a retry or re-run of any of them adds, posts or loses nothing.
+
+- ``group_events``: every relevant article not yet placed joins an event (same partnership: same
+  partners within a time window) or starts one.
+- ``compose``: one alert per new event; one thread reply per other outlet covering it, plus an edit
+  of the alert with the outlet count; once a day, a review digest of uncertain stories. Payloads
+  are rendered here and stored, so what is sent (or dry-run) is exactly what was composed.
+- ``deliver``: pending messages go to Slack through the gateway, or, without a Slack connection,
+  to the task log and the outbox file (dry-run).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiwatch import events as grouping
+from aiwatch.config import Settings
+from aiwatch.gazetteer import Gazetteer
+from aiwatch.slack import blocks
+from aiwatch.slack.gateway import (
+    SlackFatal,
+    SlackGateway,
+    SlackMethodUnsupported,
+    SlackRejected,
+    SlackUnavailable,
+)
+from aiwatch.store import Store, outbox, repo
+from aiwatch.store import events as event_store
+from aiwatch.store.events import ScoredArticle
+from aiwatch.summary import summarise
+
+log = logging.getLogger(__name__)
+
+#: Slack message metadata type carrying the outbox key: how a posted message is found again.
+METADATA_TYPE = "aiwatch_outbox"
+_CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+DIGEST_MAX_LINES = 25
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def _classify_stats(store: Store, run_id: str) -> dict[str, Any]:
+    steps, _ = repo.run_record(store, run_id)
+    return steps.get("classify", {})
+
+
+def _model_version(store: Store, run_id: str, settings: Settings) -> tuple[str | None, float | None]:
+    """The model version (and threshold) this run classified with, else the live one."""
+    stats = _classify_stats(store, run_id)
+    if stats.get("model_version"):
+        return stats["model_version"], stats.get("threshold")
+    from classifiers.registry import versions
+
+    live = [v for v in versions(settings.models) if v.live]
+    return (live[0].name, live[0].meta.get("threshold")) if live else (None, None)
+
+
+# --- grouping --------------------------------------------------------------------------------
+
+
+def _info(record: event_store.EventRecord) -> grouping.EventInfo:
+    return grouping.EventInfo(event_id=record.event_id, partners=record.partners, moroccan=record.moroccan,
+                              kind=record.kind, first_seen=record.first_seen, last_seen=record.last_seen,
+                              signature=record.signature)
+
+
+def group_events(settings: Settings, run_id: str, *, now: datetime | None = None) -> dict[str, Any]:
+    """Place every relevant, recent, unplaced article into a partnership event."""
+    now = _now(now)
+    store = Store(settings.db_url)
+    version, _ = _model_version(store, run_id, settings)
+    stats: dict[str, Any] = {"model_version": version, "placed": 0, "new_events": 0, "followups": 0,
+                             "same_outlet": 0}
+    if version is None:
+        log.warning("no model version: nothing to group (did classify run?)")
+        repo.record_step(store, run_id, "group", stats)
+        return stats
+    window = timedelta(days=settings.event_window_days)
+    candidates = event_store.relevant_unplaced(store, version, now - timedelta(hours=settings.alert_max_age_h))
+    gazetteer = Gazetteer.load(settings.gazetteer_path)
+    oldest = min((c.seen_at for c in candidates), default=now) - window
+    recent = {r.event_id: _info(r) for r in event_store.recent_events(store, oldest)}
+    for article in candidates:
+        candidate = grouping.Candidate(article_id=article.article_id, title=article.title,
+                                       text=article.text or article.summary, outlet=article.coverage,
+                                       lang=article.lang, seen_at=article.seen_at)
+        placement = grouping.place(candidate, list(recent.values()), gazetteer, window=window)
+        new = None if placement.event_id is not None else event_store.NewEvent(
+            key=placement.key, partners=placement.partners, moroccan=placement.moroccan, kind=placement.kind,
+            headline=grouping.headline(placement.partners, placement.moroccan, placement.kind),
+            signature=placement.signature)
+        record, role = event_store.place_article(store, article, placement.event_id, new, placement.reason, run_id,
+                                                 now)
+        recent[record.event_id] = _info(record)
+        stats["placed"] += 1
+        stats["new_events" if role == "first" else "followups" if role == "followup" else "same_outlet"] += 1
+        log.info("article %d (%s) -> event %d %r as %s: %s", article.article_id, article.outlet, record.event_id,
+                 record.headline, role, placement.reason)
+    repo.record_step(store, run_id, "group", stats)
+    log.info("grouped %d relevant articles: %d new events, %d follow-ups, %d more from outlets already covering",
+             stats["placed"], stats["new_events"], stats["followups"], stats["same_outlet"])
+    return stats
+
+
+# --- composing -------------------------------------------------------------------------------
+
+
+def _ref(article: ScoredArticle) -> blocks.ArticleRef:
+    return blocks.ArticleRef(article_id=article.article_id, title=article.title, url=article.url,
+                             outlet=article.outlet_name, lang=article.lang, published=article.published_at,
+                             score=article.score, explanation=article.explanation)
+
+
+def _alert_view(store: Store, event: event_store.EventRecord, version: str | None) -> blocks.AlertView:
+    first = event_store.scored_article(store, event.first_article_id, version)
+    if first is None:
+        raise LookupError(f"event {event.event_id}: its first article {event.first_article_id} has no verdict")
+    return blocks.AlertView(
+        event_id=event.event_id, headline=event.headline, kind_label=grouping.KIND_LABELS.get(event.kind, event.kind),
+        summary=summarise(first.title, first.text, first.summary), article=_ref(first),
+        outlets=tuple(event_store.event_outlets(store, event.event_id)))
+
+
+def compose(settings: Settings, run_id: str, *, now: datetime | None = None) -> dict[str, Any]:
+    """Write the messages the new placements and uncertain stories call for into the outbox."""
+    now = _now(now)
+    store = Store(settings.db_url)
+    version, threshold = _model_version(store, run_id, settings)
+    counts: Counter[str] = Counter()
+    for event_id, article_id, role in event_store.event_articles_without_message(store):
+        event = event_store.event_by_id(store, event_id)
+        assert event is not None
+        alert_key = f"alert:{event.key}"
+        if role == "first":
+            view = _alert_view(store, event, version)
+            counts["alerts"] += outbox.enqueue(store, [outbox.NewMessage(
+                key=alert_key, kind="alert", channel=settings.slack_channel, payload=blocks.alert_message(view),
+                event_id=event_id, article_id=article_id)], run_id, now)
+            continue
+        article = event_store.scored_article(store, article_id, version)
+        if article is None:
+            log.warning("article %d of event %d has no verdict of model %s; no reply", article_id, event_id, version)
+            continue
+        counts["followups"] += outbox.enqueue(store, [outbox.NewMessage(
+            key=f"followup:{event.key}:{article_id}", kind="followup", channel=settings.slack_channel,
+            payload=blocks.followup_message(_ref(article), summarise(article.title, article.text, article.summary)),
+            event_id=event_id, article_id=article_id, parent_key=alert_key)], run_id, now)
+        view = _alert_view(store, event, version)
+        counts["updates"] += outbox.refresh(store, outbox.NewMessage(
+            key=f"update:{event.key}", kind="update", channel=settings.slack_channel,
+            payload=blocks.alert_message(view), event_id=event_id, parent_key=alert_key), run_id, now)
+    if version is not None:
+        counts["digest_lines"] = compose_digest(settings, store, version, threshold, run_id, now)
+    stats = dict(counts)
+    repo.record_step(store, run_id, "compose", stats)
+    log.info("composed %d alerts, %d thread replies, %d alert updates, %d review digest lines",
+             counts["alerts"], counts["followups"], counts["updates"], counts["digest_lines"])
+    return stats
+
+
+def compose_digest(settings: Settings, store: Store, version: str, threshold: float | None, run_id: str,
+                   now: datetime) -> int:
+    """Once per UTC day: a digest of stories scored just below the alert threshold, one line each.
+
+    Each line is its own message in the digest's thread, so a reader's ✅/❌ names one article.
+    """
+    day = now.date().isoformat()
+    if outbox.latest_digest_day(store) == day:
+        return 0
+    since = now - timedelta(days=1, hours=settings.alert_max_age_h)
+    stories = event_store.uncertain_undigested(store, version, settings.review_min_score, since, DIGEST_MAX_LINES)
+    if not stories:
+        return 0
+    digest_key = f"digest:{day}"
+    messages = [outbox.NewMessage(key=digest_key, kind="digest", channel=settings.digest_channel,
+                                  payload=blocks.digest_header_message(now.date(), len(stories), threshold or 0.5))]
+    messages += [outbox.NewMessage(key=f"digest_line:{day}:{story.article_id}", kind="digest_line",
+                                   channel=settings.digest_channel, payload=blocks.digest_line_message(_ref(story)),
+                                   article_id=story.article_id, parent_key=digest_key) for story in stories]
+    outbox.enqueue(store, messages, run_id, now)
+    log.info("review digest for %s: %d uncertain stories (scores %.2f-%.2f) to %s", day, len(stories),
+             stories[-1].score, stories[0].score, settings.digest_channel)
+    return len(stories)
+
+
+# --- delivering ------------------------------------------------------------------------------
+
+
+class DryRunSink:
+    """Without Slack: the exact payloads go to the log and, one JSON object a line, to the outbox file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def write(self, row: outbox.OutboxRow, method: str, thread_of: str | None) -> None:
+        record = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "key": row.key, "kind": row.kind,
+                  "method": method, "channel": row.channel, "thread_of": thread_of, "payload": row.payload}
+        line = json.dumps(record, ensure_ascii=False, sort_keys=True)
+        log.info("dry-run %s %s to %s: %s", method, row.key, row.channel, line)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+
+def _metadata(row: outbox.OutboxRow) -> dict[str, Any]:
+    return {"event_type": METADATA_TYPE, "event_payload": {"key": row.key, "outbox_id": row.id}}
+
+
+def deliver(settings: Settings, run_id: str, gateway: SlackGateway | None, *,
+            now: datetime | None = None) -> dict[str, Any]:
+    """Send every pending message, oldest first; a reply waits for its alert.
+
+    Transient trouble (outage, rate limit beyond what we wait for) stops this run's sending and
+    leaves the rest pending for the next run; a message Slack refuses is marked failed with the
+    reason; errors that will not heal (bad token, unknown channel) raise SlackFatal.
+    """
+    store = Store(settings.db_url)
+    now = _now(now)
+    sink = DryRunSink(settings.outbox_path) if gateway is None else None
+    counts: Counter[str] = Counter()
+    stopped: str | None = None
+    for _ in range(3):  # a reply whose alert goes out in this pass is sent in the next one
+        delivered_parent = False
+        for row in _in_sending_order(store, outbox.deliverable(store, now)):
+            parent = outbox.by_key(store, row.parent_key) if row.parent_key else None
+            if row.parent_key and (parent is None or parent.state not in outbox.DELIVERED):
+                continue  # its alert is not out yet (pending, or failed: re-queue it)
+            outcome = _deliver_one(settings, store, gateway, sink, row, parent, now, run_id, counts)
+            counts[outcome] += 1
+            delivered_parent |= outcome in ("sent", "dry_run") and row.kind in ("alert", "digest")
+            if outcome == "unavailable":
+                stopped = outbox.by_key(store, row.key).last_error or "unavailable"  # type: ignore[union-attr]
+                break
+        if stopped is not None or not delivered_parent:
+            break
+    left = outbox.deliverable(store, now + timedelta(days=365))
+    keys_left = {r.key for r in left}
+    waiting = sum(1 for r in left if r.parent_key and r.parent_key in keys_left)
+    stats: dict[str, Any] = {
+        "sent": counts["sent"], "updated": counts["updated"], "dry_run": counts["dry_run"],
+        "failed": counts["failed"], "pending": len(left) - waiting, "waiting": waiting,
+        "mode": "dry-run" if gateway is None else "slack",
+        "outbox_file": str(settings.outbox_path) if gateway is None else None, "unavailable": stopped}
+    repo.record_step(store, run_id, "deliver", stats)
+    log.info("outbox delivered (%s): %d posted, %d updated, %d dry-run, %d failed; %d pending, %d waiting for "
+             "their alert", stats["mode"], stats["sent"], stats["updated"], stats["dry_run"], stats["failed"],
+             stats["pending"], stats["waiting"])
+    if stopped:
+        log.warning("Slack unavailable (%s): %d message(s) stay pending for the next run", stopped, len(left))
+    return stats
+
+
+def _deliver_one(settings: Settings, store: Store, gateway: SlackGateway | None, sink: DryRunSink | None,
+                 row: outbox.OutboxRow, parent: outbox.OutboxRow | None, now: datetime, run_id: str,
+                 counts: Counter[str]) -> str:
+    """Deliver one message; returns sent | updated | dry_run | failed | unavailable. Raises SlackFatal."""
+    try:
+        blocks.validate_message(row.payload)
+    except ValueError as exc:
+        outbox.mark_failed(store, row, f"invalid payload: {exc}")
+        log.error("outbox %s refused before sending: %s", row.key, exc)
+        return "failed"
+    method = "chat.update" if row.kind == "update" else "chat.postMessage"
+    if sink is not None or (parent is not None and parent.state == "dry_run"):
+        (sink or DryRunSink(settings.outbox_path)).write(row, method, row.parent_key)
+        outbox.mark_dry_run(store, row, now)
+        return "dry_run"
+    assert gateway is not None
+    try:
+        _send(store, gateway, row, parent)
+        return "updated" if row.kind == "update" else "sent"
+    except SlackMethodUnsupported as exc:
+        if row.kind != "update":
+            raise
+        # An edit is a nicety (the outlet count): a workspace or stand-in without chat.update loses nothing.
+        outbox.mark_failed(store, row, str(exc))
+        log.warning("alert update %s not possible: %s", row.key, exc)
+        return "failed"
+    except SlackRejected as exc:
+        outbox.mark_failed(store, row, str(exc))
+        log.error("Slack refused outbox %s (%s): %s", row.key, row.kind, exc)
+        return "failed"
+    except SlackUnavailable as exc:
+        wait = exc.retry_after if exc.retry_after and exc.retry_after > settings.slack_max_wait_s else None
+        state = "sending" if method == "chat.postMessage" and exc.ambiguous else "pending"
+        outbox.mark_retry(store, row, str(exc), state, now + timedelta(seconds=wait) if wait else None)
+        log.warning("Slack unavailable (%s); outbox %s and the rest stay pending for the next run", exc, row.key)
+        return "unavailable"
+    except SlackFatal as exc:
+        outbox.mark_retry(store, row, str(exc), row.state)
+        repo.record_step(store, run_id, "deliver", {**counts, "error": str(exc), "mode": "slack"})
+        raise
+
+
+def _channel_known(store: Store, row: outbox.OutboxRow) -> bool:
+    return bool(row.parent_key or _CHANNEL_ID_RE.match(row.channel) or outbox.channel_id_for(store, row.channel))
+
+
+def _in_sending_order(store: Store, rows: list[outbox.OutboxRow]) -> list[outbox.OutboxRow]:
+    """Oldest first, except that a maybe-posted top-level message whose channel ID we do not know yet
+    goes last: another post of this run will tell us the ID, and then the channel can be searched."""
+    blind = [r for r in rows if r.state == "sending" and not _channel_known(store, r)]
+    return [r for r in rows if r not in blind] + blind
+
+
+def _send(store: Store, gateway: SlackGateway, row: outbox.OutboxRow, parent: outbox.OutboxRow | None) -> None:
+    if row.kind == "update":
+        assert parent is not None and parent.slack_channel and parent.slack_ts
+        gateway.update(parent.slack_channel, parent.slack_ts, row.payload)
+        outbox.mark_sent(store, row, parent.slack_channel, parent.slack_ts)
+        return
+    thread_ts = parent.slack_ts if parent is not None else None
+    if row.state == "sending":
+        found = _reconcile(store, gateway, row, parent)
+        if found is not None:
+            outbox.mark_sent(store, row, found.channel, found.ts)
+            log.info("outbox %s was already posted (ts %s): recorded, not posted again", row.key, found.ts)
+            return
+    outbox.mark_sending(store, row)
+    started = time.monotonic()
+    posted = gateway.post(row.channel, row.payload, thread_ts=thread_ts, metadata=_metadata(row))
+    outbox.mark_sent(store, row, posted.channel, posted.ts)
+    log.info("posted outbox %s (%s) to %s ts=%s%s in %.1fs", row.key, row.kind, posted.channel, posted.ts,
+             f" in thread {thread_ts}" if thread_ts else "", time.monotonic() - started)
+
+
+def _reconcile(store: Store, gateway: SlackGateway, row: outbox.OutboxRow,
+               parent: outbox.OutboxRow | None):  # type: ignore[no-untyped-def]
+    """A previous attempt may have posted this message: look for it by its outbox key."""
+    channel = (parent.slack_channel if parent else None) or outbox.channel_id_for(store, row.channel)
+    if channel is None and _CHANNEL_ID_RE.match(row.channel):
+        channel = row.channel
+    if channel is None:
+        log.warning("outbox %s may already be in %s, but that channel's ID is not known yet, so it cannot be "
+                    "searched; posting it (set WATCH_SLACK_CHANNEL to the channel ID to rule this out)",
+                    row.key, row.channel)
+        return None
+    oldest = (row.updated_at or row.created_at) - timedelta(minutes=10)
+    try:
+        return gateway.find_posted(channel, METADATA_TYPE, row.key, oldest=oldest.timestamp(),
+                                   thread_ts=parent.slack_ts if parent else None)
+    except SlackRejected as exc:
+        log.warning("cannot check whether outbox %s was already posted (%s); posting it", row.key, exc)
+        return None
