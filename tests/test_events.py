@@ -27,7 +27,7 @@ from aiwatch.events import (
     similarity,
 )
 from aiwatch.extract import extract_article
-from aiwatch.gazetteer import Gazetteer, GazetteerError, default_gazetteer
+from aiwatch.gazetteer import Discovery, Gazetteer, GazetteerError, default_gazetteer
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "demo" / "site"
@@ -157,15 +157,16 @@ def test_same_partner_different_moroccan_parties_same_week_are_two_events(gaz: G
 
 
 def test_partnerless_reports_group_by_similar_text_only(gaz: Gazetteer) -> None:
-    first = cand(40, "Al Akhawayn University and Northlake AI open joint research lab in Ifrane",
-                 "Al Akhawayn University and Toronto-based Northlake AI will open a joint laboratory in Ifrane "
-                 "working on speech recognition for Amazigh and Darija and on irrigation forecasts for farmers.")
-    rewrite = cand(41, "Northlake AI, Al Akhawayn to build Ifrane research laboratory",
-                   "The Ifrane laboratory run by Northlake AI and Al Akhawayn University will focus on Amazigh and "
-                   "Darija speech recognition and irrigation forecasts, with doctoral scholarships.",
+    # No partner the gazetteer lists, none it can discover ("a Toronto company"): text similarity decides.
+    first = cand(40, "Al Akhawayn University and a Toronto company open joint research lab in Ifrane",
+                 "Al Akhawayn University and a Toronto artificial intelligence company will open a joint laboratory "
+                 "in Ifrane working on speech recognition for Amazigh and Darija and on irrigation forecasts for farmers.")
+    rewrite = cand(41, "Al Akhawayn and Canadian partner to build Ifrane research laboratory",
+                   "The Ifrane laboratory run by a Canadian company and Al Akhawayn University will focus on Amazigh "
+                   "and Darija speech recognition and irrigation forecasts, with doctoral scholarships.",
                    at=T0 + timedelta(hours=20))
-    other = cand(42, "Casablanca bank and Nimbra Cloud launch generative AI academy",
-                 "A Casablanca bank and cloud provider Nimbra Cloud will train 4,000 staff in generative AI.",
+    other = cand(42, "Casablanca bank launches generative AI academy with a cloud provider",
+                 "A Casablanca bank and an American cloud provider will train 4,000 staff in generative AI.",
                  at=T0 + timedelta(hours=21))
     store = Store()
     assert store.add(first, gaz)[0] == 1
@@ -174,7 +175,7 @@ def test_partnerless_reports_group_by_similar_text_only(gaz: Gazetteer) -> None:
     event_id, placement = store.add(other, gaz)
     assert event_id == 2 and placement.partners == ()
     assert placement.key == "unknown|42"
-    assert headline(placement.partners, placement.moroccan, placement.kind) == "Morocco: programme"
+    assert placement.headline == headline(placement.partners, placement.moroccan, placement.kind) == "Morocco: programme"
     assert store.events[1].moroccan == ("Al Akhawayn University",)
     assert headline((), store.events[1].moroccan, "programme") == "Al Akhawayn University: programme"
 
@@ -222,6 +223,193 @@ def test_join_upgrades_kind_and_needs_aware_datetimes(gaz: Gazetteer) -> None:
     assert placement.event_id == 5 and placement.kind == "mou"
     with pytest.raises(ValueError, match="article 51"):
         place(cand(51, "x", at=datetime(2025, 9, 12)), [], gaz)
+
+
+# --- State bodies in headlines ----------------------------------------------------------------
+
+STATE_BODIES = ("Ministry of Digital Transition", "Head of Government", "Ministry of Industry and Trade",
+                "Ministry of Higher Education", "Ministry of National Education", "Ministry of Health",
+                "ADD", "DGSN", "ANRT", "CNDP", "AMDIE")
+
+
+def test_state_bodies_show_as_morocco_in_headlines(gaz: Gazetteer) -> None:
+    for name in STATE_BODIES:
+        assert gaz.entry(name).state and not gaz.entry(name).generic, name
+        assert gaz.display_name(name) == "Morocco", name
+    for name in ("UM6P", "OCP", "Al Akhawayn University", "Bank Al-Maghrib", "Mistral AI", "Northlake AI"):
+        assert gaz.display_name(name) == name             # not State bodies; unknown names pass through
+    assert gaz.country == "Morocco"
+    assert headline(("OpenAI",), ("Ministry of Digital Transition",), "talks", gazetteer=gaz) == "Morocco × OpenAI: talks"
+    assert headline(("Google",), ("ADD",), "programme", gazetteer=gaz) == "Morocco × Google: programme"
+    # A specific, non-State party beats a ministry named alongside it; without a gazetteer names show as given.
+    assert headline(("Nvidia",), ("Ministry of Digital Transition", "UM6P"), "agreement", gazetteer=gaz) == \
+        "UM6P × Nvidia: agreement"
+    assert headline(("OpenAI",), ("Ministry of Digital Transition",), "talks") == \
+        "Ministry of Digital Transition × OpenAI: talks"
+    # The caller's ready header: Placement.headline.
+    placement = place(OPENAI_SAME_DAY, [], gaz)
+    assert placement.moroccan == ("Ministry of Digital Transition",)     # grouping keeps the canonical name
+    assert placement.headline == "Morocco × OpenAI: talks"
+
+
+def test_state_bodies_stay_distinct_parties_for_grouping(gaz: Gazetteer) -> None:
+    add = cand(80, "L'ADD et Google lancent un programme de formation des fonctionnaires à l'IA",
+               "L'Agence de développement du digital et Google formeront 10 000 agents publics.")
+    health = cand(81, "Le ministère de la Santé et de la Protection sociale et Google signent une convention",
+                  "Le ministère de la Santé et de la Protection sociale s'appuiera sur Google pour l'imagerie médicale.",
+                  at=T0 + timedelta(days=1))
+    store = Store()
+    (first, p1), (second, p2) = store.add(add, gaz), store.add(health, gaz)
+    assert (first, second) == (1, 2) and "different Moroccan party" in p2.reason
+    assert (p1.moroccan, p2.moroccan) == (("ADD",), ("Ministry of Health",))
+    assert (p1.headline, p2.headline) == ("Morocco × Google: programme", "Morocco × Google: agreement")
+
+
+def test_demo_web_headlines(gaz: Gazetteer) -> None:
+    articles = sorted(((name, *_demo(name)) for name in MISTRAL_DEMO + OPENAI_DEMO + OTHER_DEMO), key=lambda a: a[3])
+    store = Store()
+    headers: dict[str, str] = {}
+    for article_id, (name, title, text, published) in enumerate(articles, start=1):
+        _, placement = store.add(cand(article_id, title, text, at=published), gaz)
+        headers[name] = placement.headline
+    mou = "Morocco × Mistral AI: memorandum of understanding"
+    assert {headers[n] for n in MISTRAL_DEMO} == {mou}
+    assert {headers[n] for n in OPENAI_DEMO} == {"Morocco × OpenAI: talks"}
+    assert headers["al-akhawayn-northlake-ai-joint-research-lab.html"] == "Al Akhawayn University × Northlake AI: programme"
+    assert headers["banque-cherifienne-atlas-nimbra-cloud-formation-ia-generative.html"] == \
+        "Banque Chérifienne de l'Atlas × Nimbra Cloud: programme"
+    # Discovered partners are the events' partners; the Moroccan side stays gazetteer names only.
+    events = {e.partners: e for e in store.events.values()}
+    assert events[("Northlake AI",)].moroccan == ("Al Akhawayn University",)
+    assert events[("Nimbra Cloud",)].moroccan == ()
+    assert headline(events[("Nimbra Cloud",)].partners, (), "programme", gazetteer=gaz) == "Morocco × Nimbra Cloud: programme"
+
+
+# --- partners the gazetteer lacks ----------------------------------------------------------------
+
+def test_discovered_partner_joins_reports_from_several_outlets(gaz: Gazetteer) -> None:
+    en = cand(90, "Morocco's health ministry signs AI screening deal with Veridia Labs",
+              "Morocco's health ministry on Monday signed a three-year agreement with Veridia Labs, a Lisbon-based "
+              "company, to screen chest X-rays for tuberculosis in twelve regional hospitals.", outlet="wire")
+    fr = cand(91, "Santé : le Maroc s'allie à Veridia Labs pour le dépistage de la tuberculose par l'IA",
+              "Le ministère marocain de la Santé confie à la société lisboète la lecture automatique des radiographies "
+              "pulmonaires dans douze hôpitaux régionaux.", at=T0 + timedelta(hours=5), outlet="atlas")
+    ar = cand(92, "اتفاقية لرصد السل بالذكاء الاصطناعي في المستشفيات المغربية",
+              "وقعت وزارة الصحة اتفاقية مع شركة فيريديا لابس (Veridia Labs) البرتغالية لقراءة صور الأشعة.",
+              at=T0 + timedelta(hours=9), outlet="akhbar")
+    store = Store()
+    first_id, first = store.add(en, gaz)
+    assert first.partners == ("Veridia Labs",) and first.key == "Veridia Labs|90"
+    assert first.headline == "Morocco × Veridia Labs: agreement"
+    second_id, second = store.add(fr, gaz)
+    assert second_id == first_id and second.reason.startswith("same partner Veridia Labs")
+    assert similarity(signature(en.title, en.text), signature(fr.title, fr.text), gaz.common_words) < SIMILAR
+    # Arabic stories discover nothing, but naming the event's discovered partner is sharing it.
+    assert gaz.discover(ar.title, ar.text) == Discovery()
+    third_id, third = store.add(ar, gaz)
+    assert third_id == first_id and "Veridia Labs" in third.reason
+    # A report with partners of its own recalling the event's partner is another partnership.
+    recap = cand(98, "Morocco signs AI agreement with Kestrel Robotics",
+                 "A week after the Veridia Labs deal, the health ministry signed with Kestrel Robotics.",
+                 at=T0 + timedelta(hours=10))
+    assert store.add(recap, gaz)[0] != first_id
+
+
+def test_two_unknown_companies_the_same_day_are_two_events(gaz: Gazetteer) -> None:
+    text = ("The Ministry of Digital Transition signed the agreement in Rabat on Thursday, covering chatbots for "
+            "public services, training for 2,000 civil servants and support for local start-ups.")
+    veridia = cand(93, "Morocco signs AI agreement with Veridia Labs", text)
+    kestrel = cand(94, "Morocco signs AI agreement with Kestrel Robotics", text, at=T0 + timedelta(hours=2))
+    assert similarity(signature(veridia.title, veridia.text), signature(kestrel.title, kestrel.text),
+                      gaz.common_words) > SIMILAR                         # alike: only the partner tells them apart
+    store = Store()
+    (a, pa), (b, pb) = store.add(veridia, gaz), store.add(kestrel, gaz)
+    assert (a, b) == (1, 2)
+    assert (pa.key, pb.key) == ("Veridia Labs|93", "Kestrel Robotics|94")
+    assert pb.headline == "Morocco × Kestrel Robotics: agreement"
+    # ...and a listed partner is never displaced by a discovered one.
+    both = gaz.find("Microsoft and Kestrel Robotics sign AI agreement with Morocco")
+    assert both.partners == ("Microsoft",)
+    assert place(cand(95, "Microsoft and Kestrel Robotics sign AI agreement with Morocco"), [], gaz).partners == \
+        ("Microsoft",)
+
+
+@pytest.mark.parametrize(("title", "text", "partners"), [
+    ("Al Akhawayn University and Canada's Northlake AI to open joint research lab in Ifrane", "", ("Northlake AI",)),
+    ("IA générative : la Banque Chérifienne de l'Atlas s'allie à Nimbra Cloud pour former 4 000 collaborateurs", "",
+     ("Nimbra Cloud",)),
+    ("La société française Voxia signe un accord avec le Maroc", "", ("Voxia",)),
+    ("Marruecos firma un acuerdo con la empresa estadounidense Kestrel", "", ("Kestrel",)),
+    ("Morocco signs MoU with DataVox", "", ("DataVox",)),
+    ("Nador West Med signs container terminal concession with Danish shipping group",
+     "RABAT — The port company has signed a concession with Danish shipping group Nordhavn Lines to build it.",
+     ("Nordhavn Lines",)),
+    # Where capitals prove nothing, the lead must write the name the same way mid-sentence.
+    ("Morocco Partners With Kestrel Robotics On Farm AI", "", ()),
+    ("Morocco Partners With Kestrel Robotics On Farm AI", "Morocco has chosen Kestrel Robotics for farm AI.",
+     ("Kestrel Robotics",)),
+    ("Kestrel Robotics opens an office in Rabat", "", ()),
+    ("Kestrel Robotics opens an office in Rabat", "The office of Kestrel Robotics will employ 40 engineers.",
+     ("Kestrel Robotics",)),
+])
+def test_discovery_finds_organisation_names(gaz: Gazetteer, title: str, text: str, partners: tuple[str, ...]) -> None:
+    assert gaz.discover(title, text).partners == partners
+
+
+@pytest.mark.parametrize("title", [
+    "Casablanca Start-up Unveils Home-grown Darija Chatbot",
+    "Casablanca start-up unveils home-grown Darija chatbot",
+    "Nador West Med Signs Container Terminal Concession",
+    "Nador West Med signs container terminal concession with Danish shipping group",
+    "Morocco Launches National AI Strategy",
+    "Generative AI: Morocco bets on sovereign data centres",
+    "Quantum Computing arrives in Rabat",
+    "Le Maroc et Dakar signent un accord de coopération numérique",
+    "Le Maroc s'allie à Madagascar sur l'IA",
+    "Amal El Fallah Seghrouchni et Arthur Mensch ont signé un mémorandum",
+    "Maroc Digital 2030 : le ministère dévoile sa feuille de route",
+    "Moroccan AI start-up Qalam Labs raises funds",                 # Moroccan: not a partner
+    "La start-up marocaine Qalam Labs lève 2 millions d'euros",
+    "Google Cloud et Mistral AI au Maroc",                           # listed parties, nothing to discover
+    "the firm told Reuters on Monday it would invest",
+    # Parts of longer names, products, modifiers, units.
+    "Mistral AI y el Ministerio de Transición Digital marroquí, socios en inteligencia artificial",
+    "MASEN and the Fraunhofer Institute for Solar Energy Systems partner on AI forecasting",
+    "Tamwilcom et IFC (groupe Banque mondiale) signent un accord",
+    "L'ADD lance 'Mowatin AI', un chatbot pour les démarches administratives",
+    "Ghana expands Accra AI research centre",
+    "Morocco signs deal for 500 MW AI data centre campus in Dakhla",
+    "UM6P opens AI Compute Lab in Benguerir",
+    "Une banque mauritanienne déploie son assistant avec WhatsApp",
+    "مونديال 2030: اتفاقية شراكة مع مجموعة برتغالية لتوسيع ملعب أكادير الكبير",
+])
+def test_no_discovery_on_ordinary_capitalised_titles(gaz: Gazetteer, title: str) -> None:
+    assert gaz.discover(title).partners == (), title
+
+
+def test_no_discovery_from_arabic_titles_bylines_or_the_outlet(gaz: Gazetteer) -> None:
+    arabic = gaz.discover("المغرب يوقع اتفاقية مع شركة نيمبرا كلاود", "وقعت الوزارة اتفاقية مع Nimbra Cloud و Kestrel Robotics.")
+    assert arabic == Discovery()
+    for title, _, _ in (_demo(n) for n in MISTRAL_DEMO if n.startswith("maghrib")):
+        assert gaz.discover(title) == Discovery()
+    assert gaz.discover("Météo : forte chaleur à Marrakech", "Société\nPar Rédaction Atlas Tech · Publié le\n"
+                        "Les températures grimpent.").partners == ()
+    assert gaz.discover("Atlas Tech and Kestrel Robotics sign deal", outlet="atlas-tech").partners == ("Kestrel Robotics",)
+
+
+def test_discovered_moroccan_subject_names_the_moroccan_side(gaz: Gazetteer) -> None:
+    title = "IA générative : la Banque Chérifienne de l'Atlas s'allie à Nimbra Cloud pour former 4 000 collaborateurs"
+    assert gaz.discover(title) == Discovery(("Nimbra Cloud",), "Banque Chérifienne de l'Atlas")
+    assert gaz.discover("Morocco's Qalam Labs partners with Nimbra Cloud").moroccan == "Qalam Labs"
+    assert gaz.discover("Le Maroc s'allie à Nimbra Cloud").moroccan is None       # the country is no organisation
+    assert gaz.discover("Kestrel Robotics partners with Nimbra Cloud",
+                        "Kestrel Robotics, the Lisbon firm, said ...").moroccan is None   # nothing says Moroccan
+    assert place(cand(96, title), [], gaz).headline == "Banque Chérifienne de l'Atlas × Nimbra Cloud: partnership"
+    # A listed, non-State Moroccan party named in the headline keeps the Moroccan side.
+    both = cand(97, "L'UM6P et la Banque Chérifienne de l'Atlas s'allient à Nimbra Cloud pour un programme IA")
+    assert place(both, [], gaz).headline == "UM6P × Nimbra Cloud: programme"
+    assert headline(("Nimbra Cloud",), ("Ministry of Digital Transition",), "programme", gazetteer=gaz,
+                    local="Banque Chérifienne de l'Atlas") == "Banque Chérifienne de l'Atlas × Nimbra Cloud: programme"
 
 
 # --- gazetteer matching ------------------------------------------------------------------------
@@ -334,6 +522,7 @@ def test_headline_formatting() -> None:
     assert headline(("Nvidia",), ("UM6P", "OCP"), "agreement") == "UM6P × Nvidia: agreement"
     assert headline(("OpenAI", "Microsoft"), (), "talks") == "Morocco × OpenAI & Microsoft: talks"
     assert headline((), (), "investment") == "Morocco: investment"
+    assert headline(("Nvidia",), (), "investment", local="Qalam Labs") == "Qalam Labs × Nvidia: investment"
     assert set(KIND_LABELS) == set(KINDS)
 
 
@@ -391,6 +580,14 @@ def test_bad_yaml_names_the_file(tmp_path: Path) -> None:
      r"unknown key\(s\) \['alias'\]"),
     ("partners:\n  - {name: OpenAI, kind: company, aliases: [OpenAI]}\nmoroccan:\n  - {name: UM6P, generic: maybe,"
      " aliases: [UM6P]}\n", "'generic' must be true or false"),
+    ("partners:\n  - {name: OpenAI, kind: company, aliases: [OpenAI]}\nmoroccan:\n  - {name: ADD, state: yes please,"
+     " aliases: [ADD]}\n", r"moroccan\[0\] \('ADD'\): 'state' must be true or false"),
+    ("partners:\n  - {name: OpenAI, kind: company, aliases: [OpenAI]}\nmoroccan:\n  - {name: Rabat, generic: true,"
+     " state: true, aliases: [Rabat]}\n", r"'state: true' needs 'generic: false'"),
+    ("partners:\n  - {name: OpenAI, kind: company, state: true, aliases: [OpenAI]}\nmoroccan:\n"
+     "  - {name: ADD, aliases: [ADD]}\n", r"partners\[0\] \('OpenAI'\): unknown key\(s\) \['state'\]"),
+    ("country: ''\npartners:\n  - {name: OpenAI, kind: company, aliases: [OpenAI]}\nmoroccan:\n"
+     "  - {name: ADD, aliases: [ADD]}\n", "'country' must be a non-empty string"),
 ])
 def test_bad_entries_name_the_file_and_entry(tmp_path: Path, body: str, message: str) -> None:
     path = _write(tmp_path, body)
@@ -400,11 +597,16 @@ def test_bad_entries_name_the_file_and_entry(tmp_path: Path, body: str, message:
 
 
 def test_a_second_topic_is_a_new_file(tmp_path: Path) -> None:
-    path = _write(tmp_path, "partners:\n  - {name: Acme Robotics, kind: company, aliases: [Acme, أكمي]}\n"
-                            "moroccan:\n  - {name: Tunisia, generic: true, aliases: [Tunisie, تونس]}\n")
+    path = _write(tmp_path, "country: Tunisia\npartners:\n  - {name: Acme Robotics, kind: company, aliases: [Acme, أكمي]}\n"
+                            "moroccan:\n  - {name: Tunisia, generic: true, aliases: [Tunisie, تونس]}\n"
+                            "  - {name: Health ministry, generic: false, state: true, aliases: [ministère de la Santé]}\n")
     other = Gazetteer.load(path)
     parties = other.find("La Tunisie et Acme signent un accord", "وقعت تونس وأكمي اتفاقية")
     assert parties.partners == ("Acme Robotics",) and parties.morocco
+    assert headline(("Acme Robotics",), ("Health ministry",), "agreement", gazetteer=other) == \
+        "Tunisia × Acme Robotics: agreement"
+    assert Gazetteer.load(_write(tmp_path, "partners:\n  - {name: A1, kind: company, aliases: [A1]}\n"
+                                           "moroccan:\n  - {name: B1, aliases: [B1]}\n")).country == "Morocco"
 
 
 # --- the demo web and the seeds ----------------------------------------------------------------

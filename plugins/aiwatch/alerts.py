@@ -98,7 +98,7 @@ def group_events(settings: Settings, run_id: str, *, now: datetime | None = None
         placement = grouping.place(candidate, list(recent.values()), gazetteer, window=window)
         new = None if placement.event_id is not None else event_store.NewEvent(
             key=placement.key, partners=placement.partners, moroccan=placement.moroccan, kind=placement.kind,
-            headline=grouping.headline(placement.partners, placement.moroccan, placement.kind),
+            headline=placement.headline,
             signature=placement.signature)
         record, role = event_store.place_article(store, article, placement.event_id, new, placement.reason, run_id,
                                                  now)

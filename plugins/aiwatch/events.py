@@ -15,6 +15,12 @@ gazetteer recognises "Mistral AI", "ميسترال" and "Mistral" as one party. 
 3. Anything else is a new event, with a key that depends only on the input (partners and first
    article id), so a re-run finds the event it created before.
 
+Partners the gazetteer lacks are discovered in Latin-script headlines (``Gazetteer.discover``) and used
+when no listed partner is named: they group like listed ones (the same unknown company in two outlets
+is one event, two unknown companies the same day are two), and an event's discovered partner named
+early in a later report that names no partner of its own counts as shared. Headlines show State bodies as the
+country ("Morocco × OpenAI: talks"), see :func:`headline`.
+
 Everything here is pure: data in, a :class:`Placement` out; the store and Slack live elsewhere.
 """
 
@@ -199,7 +205,10 @@ class Placement:
 
     For a join, ``partners``/``moroccan``/``signature`` are the event's (filled from the candidate
     where the event had none) and ``kind`` is the more specific of the event's and the candidate's
-    (talks that turn into an MoU upgrade the event). ``reason`` is for the log.
+    (talks that turn into an MoU upgrade the event). ``partners`` may hold discovered names (not in
+    the gazetteer); ``moroccan`` only gazetteer names. ``headline`` is the alert header of the event
+    as placed (:func:`headline` with the gazetteer, and the discovered Moroccan subject for a new
+    event). ``reason`` is for the log.
     """
 
     event_id: int | None
@@ -209,6 +218,7 @@ class Placement:
     signature: str
     key: str
     reason: str
+    headline: str
 
 
 def event_key(partners: Sequence[str], article_id: int) -> str:
@@ -227,6 +237,9 @@ def place(candidate: Candidate, recent: Sequence[EventInfo], gazetteer: Gazettee
     if candidate.seen_at.tzinfo is None:
         raise ValueError(f"article {candidate.article_id}: seen_at must be timezone-aware (UTC)")
     parties = gazetteer.find(candidate.title, candidate.text)
+    found = gazetteer.discover(candidate.title, candidate.text, outlet=candidate.outlet)
+    partners = parties.partners or found.partners
+    discovered = not parties.partners and bool(found.partners)
     kind = event_kind(candidate.title, candidate.text)
     sig = signature(candidate.title, candidate.text)
     common = gazetteer.common_words
@@ -234,34 +247,43 @@ def place(candidate: Candidate, recent: Sequence[EventInfo], gazetteer: Gazettee
     near = sorted((e for e in recent if e.first_seen - window <= seen <= e.last_seen + window),
                   key=lambda e: (e.last_seen, e.event_id), reverse=True)
     ours = set(parties.moroccan)
+    keys = {normalise(p) for p in partners}
+    # A report naming no partner of its own (an Arabic one: nothing is discovered there) shares an
+    # event's discovered partner by writing its name early on ("... فيريديا لابس (Veridia Labs)").
+    said = "" if partners else normalise(f"{candidate.title}\n{(candidate.text or '')[:SIGNATURE_LEAD_CHARS]}")
+
+    def shared_with(event: EventInfo) -> list[str]:
+        return [p for p in event.partners
+                if normalise(p) in keys or (said and not gazetteer.known(p) and _names(said, p))]
 
     def join(event: EventInfo, reason: str) -> Placement:
-        placement = Placement(event.event_id, event.partners or parties.partners, event.moroccan or parties.moroccan,
-                              _most_specific((event.kind, kind)), event.signature or sig, "", reason)
+        event_partners, event_moroccan = event.partners or partners, event.moroccan or parties.moroccan
+        joined_kind = _most_specific((event.kind, kind))
+        placement = Placement(event.event_id, event_partners, event_moroccan, joined_kind, event.signature or sig,
+                              "", reason, headline(event_partners, event_moroccan, joined_kind, gazetteer=gazetteer))
         log.info("article=%d event=%d joined: %s", candidate.article_id, event.event_id, reason)
         return placement
 
     split_notes: list[str] = []
-    if parties.partners:
-        options = []
-        for event in near:
-            shared = [p for p in parties.partners if p in event.partners]
-            if not shared:
-                continue
-            theirs = set(event.moroccan)
-            score = similarity(sig, event.signature, common)
-            if ours and theirs and not ours & theirs and score < SIMILAR:
-                split_notes.append(f"{' & '.join(sorted(ours))} vs {' & '.join(sorted(theirs))} of event "
-                                   f"{event.event_id} (similarity {score:.2f})")
-                continue
-            options.append((bool(ours & theirs), event, shared))
-        if options:
-            # Most recent first (``near`` is sorted); an event sharing a Moroccan party beats recency.
-            _, event, shared = max(options, key=lambda o: o[0])
-            return join(event, f"same partner {' & '.join(shared)} within {_days(seen - event.last_seen)}")
+    options = []
+    for event in near:
+        shared = shared_with(event)
+        if not shared:
+            continue
+        theirs = set(event.moroccan)
+        score = similarity(sig, event.signature, common)
+        if ours and theirs and not ours & theirs and score < SIMILAR:
+            split_notes.append(f"{' & '.join(sorted(ours))} vs {' & '.join(sorted(theirs))} of event "
+                               f"{event.event_id} (similarity {score:.2f})")
+            continue
+        options.append((bool(ours & theirs), event, shared))
+    if options:
+        # Most recent first (``near`` is sorted); an event sharing a Moroccan party beats recency.
+        _, event, shared = max(options, key=lambda o: o[0])
+        return join(event, f"same partner {' & '.join(shared)} within {_days(seen - event.last_seen)}")
     best: tuple[float, EventInfo] | None = None
     for event in near:
-        if parties.partners and event.partners:
+        if partners and event.partners:
             continue  # named, different partners: a different partnership
         theirs = set(event.moroccan)
         if ours and theirs and not ours & theirs:
@@ -274,23 +296,42 @@ def place(candidate: Candidate, recent: Sequence[EventInfo], gazetteer: Gazettee
         return join(event, f"similar text ({score:.2f}) within {_days(seen - event.last_seen)}")
     if split_notes:
         reason = "new: different Moroccan party, " + "; ".join(split_notes)
-    elif parties.partners:
-        reason = f"new: no recent event with {' & '.join(parties.partners)}"
+    elif partners:
+        reason = f"new: no recent event with {' & '.join(partners)}" + (" (discovered)" if discovered else "")
     else:
         reason = "new: no partner named and no similar recent event"
-    log.info("article=%d new event partners=%s moroccan=%s kind=%s (%s; %d recent events considered)",
-             candidate.article_id, list(parties.partners), list(parties.moroccan), kind, reason, len(near))
-    return Placement(None, parties.partners, parties.moroccan, kind, sig,
-                     event_key(parties.partners, candidate.article_id), reason)
+    # The discovered subject ("la Banque Chérifienne de l'Atlas s'allie à ...") names the Moroccan side
+    # unless the headline itself names a listed, non-State Moroccan party.
+    in_title = set(gazetteer.find(candidate.title).mentioned_moroccan)
+    local = None if any(gazetteer.display_name(m) == m for m in in_title & ours) else found.moroccan
+    log.info("article=%d new event partners=%s%s moroccan=%s kind=%s (%s; %d recent events considered)",
+             candidate.article_id, list(partners), " (discovered)" if discovered else "", list(parties.moroccan),
+             kind, reason, len(near))
+    return Placement(None, partners, parties.moroccan, kind, sig, event_key(partners, candidate.article_id), reason,
+                     headline(partners, parties.moroccan, kind, gazetteer=gazetteer, local=local))
 
 
-def headline(partners: Sequence[str], moroccan: Sequence[str], kind: str) -> str:
+def _names(normalised_text: str, name: str) -> bool:
+    """Whether normalised text names ``name`` as whole words."""
+    words = normalise(name).split()
+    return bool(words) and re.search(r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)",
+                                     normalised_text) is not None
+
+
+def headline(partners: Sequence[str], moroccan: Sequence[str], kind: str, *,
+             gazetteer: Gazetteer | None = None, local: str | None = None) -> str:
     """"Morocco × Mistral AI: memorandum of understanding"; "UM6P × Nvidia: agreement"; "Morocco: talks".
 
-    The Moroccan side is the first (most specific) named Moroccan party, else "Morocco".
+    The Moroccan side is ``local`` when given (a Moroccan organisation the gazetteer lacks, the
+    headline's subject), else the first named Moroccan party that is not a State body, else the
+    country. With a ``gazetteer``, State bodies (ministries, agencies) show as its country: a reader
+    needs to know the State signed, not which office; without one, every name shows as given.
     """
-    side = moroccan[0] if moroccan else "Morocco"
+    country = gazetteer.country if gazetteer is not None else "Morocco"
+    named = [m for m in moroccan if gazetteer is None or gazetteer.display_name(m) == m]
+    side = local or (named[0] if named else country)
     label = KIND_LABELS.get(kind, kind)
     if not partners:
         return f"{side}: {label}"
-    return f"{side} × {' & '.join(partners)}: {label}"
+    shown = [gazetteer.display_name(p) if gazetteer is not None else p for p in partners]
+    return f"{side} × {' & '.join(shown)}: {label}"
