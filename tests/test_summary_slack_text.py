@@ -67,3 +67,21 @@ def test_bounded_cuts_on_words_and_never_inside_an_escape():
     assert bounded("x" * 200, 150) == "x" * 149 + "…"
     arabic = bounded("المغرب يوقع مذكرة تفاهم " * 20, 100)
     assert len(arabic) <= 100 and arabic.endswith("…")
+
+
+def test_summary_skips_the_repeated_headline_and_kicker_lines():
+    title = "Le Maroc et Mistral AI signent un mémorandum d'entente sur l'intelligence artificielle"
+    text = ("Intelligence artificielle\n" + title + "\n"
+            "Amal El Fallah Seghrouchni et Arthur Mensch ont signé ce vendredi un mémorandum d'entente qui ouvre "
+            "la voie à des projets communs.\nPar Salma Bennani · Publié le\n"
+            "C'est une étape symbolique pour l'écosystème numérique marocain, selon le ministère.\n"
+            "Le texte prévoit aussi des formations pour les fonctionnaires dans les prochains mois.")
+    out = summarise(title, text)
+    assert not out.startswith("Le Maroc et Mistral AI signent")
+    assert out.startswith("Amal El Fallah Seghrouchni") and "Publié" not in out
+    assert out.endswith(".")
+
+
+def test_unpunctuated_lines_are_only_a_last_resort():
+    text = "A heading line that is long enough to count as one\nThe real sentence of the article, with a full stop."
+    assert summarise("Something else entirely", text) == "The real sentence of the article, with a full stop."

@@ -37,12 +37,28 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in (" ".join(s.split()) for s in sentences) if s]
 
 
+_FINISHED_RE = re.compile(r"[.!?؟。…][\"'»”)]*$")
+
+
+def _restates(sentence_key: str, title_key: str) -> bool:
+    """The headline again (pages repeat it above the body): no news for a summary under that headline."""
+    if not title_key:
+        return False
+    return sentence_key == title_key or (sentence_key in title_key) or (
+        title_key in sentence_key and len(sentence_key) - len(title_key) < 15)
+
+
 def summarise(title: str, text: str, feed_summary: str = "", *, max_sentences: int = 3,
               max_chars: int = 600) -> str:
     """2-3 whole sentences (at most ``max_chars``), or the best whole fallback; never empty if the
     headline is not."""
-    title_words = set(normalise_for_match(title).split())
-    candidates = [s for s in split_sentences(text) if len(s) >= _MIN_SENTENCE_CHARS]
+    title_key = normalise_for_match(title)
+    title_words = set(title_key.split())
+    candidates = [s for s in split_sentences(text) if len(s) >= _MIN_SENTENCE_CHARS
+                  and not _restates(normalise_for_match(s), title_key)]
+    # A line without a final stop is a heading, kicker or byline that extraction kept: only a last resort.
+    finished = [s for s in candidates if _FINISHED_RE.search(s)]
+    candidates = finished or candidates
     scored = []
     for index, sentence in enumerate(candidates[:40]):
         words = set(normalise_for_match(sentence).split())
