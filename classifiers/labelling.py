@@ -36,7 +36,7 @@ from aiwatch.textutil import truncate_words
 from aiwatch.urls import is_http_url, url_key
 
 from classifiers import registry
-from classifiers.data import CATEGORIES
+from classifiers.data import CATEGORIES, LineError
 
 log = logging.getLogger(__name__)
 
@@ -210,14 +210,8 @@ class FileRow:
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class RowError:
-    path: str
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.reason}"
+#: A bad row of a labels file: the same record (file, line, message) as a bad line of the corpus.
+RowError = LineError
 
 
 def _read_text(path: Path) -> str:

@@ -221,7 +221,7 @@ def test_urls_with_tracking_parameters_and_www_variants_find_the_article(store_u
         "https://outlet.ma/unknown-story,1,amina\n", encoding="utf-8")
     result = labelling.import_labels(store, source)
     assert (result.new, result.exit_code) == (3, 0)
-    assert [(e.line, e.reason) for e in result.errors] == [(5, "no stored article with url "
+    assert [(e.line, e.message) for e in result.errors] == [(5, "no stored article with url "
                                                                "https://outlet.ma/unknown-story")]
     stored = store.read(lambda s: sorted((r.article_id, r.who, r.label) for r in s.scalars(select(Label))))
     assert stored == sorted([(a, "amina", 1), (b, "amina", 0), (a, "karim", 1)])
@@ -273,7 +273,7 @@ def test_csv_line_numbers_count_multiline_cells_and_semicolons_are_sniffed(tmp_p
     source.write_text(content, encoding="utf-8")
     result = labelling.import_labels(store, source)
     assert [e.line for e in result.errors] == [2] and result.new == 1
-    assert source.name in str(result.errors[0]) and "'oui?'" in result.errors[0].reason
+    assert source.name in str(result.errors[0]) and "'oui?'" in result.errors[0].message
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
