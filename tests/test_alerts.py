@@ -229,3 +229,29 @@ def test_reactions_become_labels_and_count_towards_retraining(demo_settings, sla
 def test_votes_ignore_people_who_chose_both():
     assert feedback.votes([("white_check_mark", ("U1", "U2")), ("x", ("U2", "U3")), ("tada", ("U4",))]) == \
         {"U1": 1, "U3": 0}
+
+
+def test_uncertain_stories_go_once_a_day_to_the_review_digest_one_reply_each(demo_settings, slack):
+    # A floor of 0: every story below the alert threshold is "uncertain", whatever the model's exact scores.
+    review = demo_settings.with_(review_min_score=0.0, review_channel="#aiwatch-review")
+    summary = run_cycle(review, gateway=gateway_for(slack))
+    negatives = summary.classified - summary.relevant
+    assert summary.digest_lines == min(negatives, alerts.DIGEST_MAX_LINES) >= 1
+    digests = slack.messages("#aiwatch-review")
+    assert len(digests) == 1 and "review" in digests[0]["text"].lower()
+    lines = slack.replies(digests[0]["ts"])
+    assert len(lines) == summary.digest_lines
+    review_id = slack.channel_id("#aiwatch-review")
+    alerted = {p["metadata"]["event_payload"]["key"] for p in slack.posts if p["channel"] != review_id}
+    assert alerted and all(k.startswith(("alert:", "followup:")) for k in alerted)
+    scores = [json.dumps(line["blocks"]) for line in lines]
+    assert any("%" in s for s in scores)  # each line shows its score
+    # The same day: no second digest; a story already in a digest never comes back.
+    store = Store(review.db_url)
+    assert alerts.compose(review, "cycle__later").get("digest_lines", 0) == 0
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    assert alerts.compose(review, "cycle__tomorrow", now=tomorrow).get("digest_lines", 0) == 0
+    # A reaction on a digest line labels that story.
+    slack.react("#aiwatch-review", lines[0]["ts"], "white_check_mark", "U7")
+    assert feedback.collect(review, gateway_for(slack))["relevant"] == 1
+    assert {row["label"] for row in labelled_articles(store)} == {1}
