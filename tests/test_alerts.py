@@ -255,3 +255,32 @@ def test_uncertain_stories_go_once_a_day_to_the_review_digest_one_reply_each(dem
     slack.react("#aiwatch-review", lines[0]["ts"], "white_check_mark", "U7")
     assert feedback.collect(review, gateway_for(slack))["relevant"] == 1
     assert {row["label"] for row in labelled_articles(store)} == {1}
+
+
+def test_hostile_titles_reach_slack_inert_and_within_limits(settings, server, slack, tmp_path):
+    """A feed anyone can write: mentions, broadcasts, forged links, bidi tricks and a 10,000-character
+    title go all the way through a cycle and come out as plain text within Slack's limits."""
+    from feedgen import article_html, item, rss
+
+    hostile = ("<!channel> <!here> @everyone Morocco signs AI memorandum with Mistral AI <@U123> "
+               "<http://evil.example|click here> \u202eolleh ")
+    body = ("Rabat and Mistral AI signed a memorandum of understanding on artificial intelligence today, "
+            "covering training, public services and research. <!channel> <@U999> <http://evil.example|x>")
+    long_title = "Morocco and OpenAI sign an AI agreement " + "très long " * 1000
+    server.add("/feed.xml", body=rss(item(hostile, server.url("/a.html"), summary=body),
+                                     item(long_title, server.url("/b.html"), summary=body)),
+               content_type="application/rss+xml")
+    server.add("/a.html", body=article_html(hostile, body, lang="en"))
+    server.add("/b.html", body=article_html(long_title, body, lang="en"))
+    write_feeds(settings, [{"name": "hostile", "url": server.url("/feed.xml"), "lang": "en"}])
+    run_cycle(settings.with_(outbox_file=tmp_path / "o.jsonl"), gateway=gateway_for(slack))
+    assert slack.posts, "the hostile but relevant stories should still be alerted"
+    for post in slack.posts:
+        serialised = json.dumps({"text": post["text"], "blocks": post["blocks"]}, ensure_ascii=False)
+        assert "<!" not in serialised and "<@" not in serialised and "evil.example|" not in serialised
+        assert "\u202e" not in serialised
+        assert "@\u2060everyone" in serialised or "everyone" not in serialised
+        assert len(post["blocks"]) <= 50 and len(json.dumps(post["blocks"], ensure_ascii=False)) < 12_000
+        for block in post["blocks"]:
+            if block["type"] == "header":
+                assert len(block["text"]["text"]) <= 150
