@@ -198,10 +198,36 @@ class CompiledLexicon:
 _ARABIC_CHAR_RE = re.compile("[\u0600-\u06ff]")
 
 
+def _elsewhere_cues(title_hits: dict[str, list[int]], in_title: dict[str, bool], in_lead: dict[str, bool]
+                    ) -> list[float]:
+    """Is the headline's deal someone else's? Stories about another country's AI deal often recall
+    Morocco's ("after Morocco", "على غرار المغرب", "tras el acuerdo entre Rabat y ...") in the lead, so
+    Morocco, AI and a partnership all appear there; what gives them away is the headline (a deal, a
+    foreign country first, no Moroccan party) and Morocco showing up only as the precedent. Cues of the
+    ``precedent`` family consume the Moroccan name they contain, so such a mention is not counted as a
+    Moroccan party. Returns [elsewhere_deal_in_title, headline_deal_not_moroccan,
+    morocco_lead_only_as_precedent]."""
+    deal_title = in_title["partnership"] or in_title.get("partner", False)
+    elsewhere_title = title_hits.get("elsewhere") or []
+    morocco_title = title_hits["morocco"]
+    elsewhere_first = bool(elsewhere_title) and (not morocco_title or elsewhere_title[0] < morocco_title[0])
+    precedent = in_title.get("precedent", False) or in_lead.get("precedent", False)
+    return [
+        float(deal_title and elsewhere_first),
+        float(deal_title and not morocco_title and (bool(elsewhere_title) or precedent)),
+        float(precedent and not in_lead["morocco"]),
+    ]
+
+
 class CueFeatures(BaseEstimator, TransformerMixin):
     """Dense, style-independent features from the topic lexicon (see module docstring)."""
 
     CORE = ("morocco", "ai", "partnership")
+    #: Feature layout written by ``fit``: 1 = the original cues, 2 = plus the "someone else's deal"
+    #: cues. Models saved before layout 2 have no ``layout_`` and keep producing layout 1, so an older
+    #: registry version still gets exactly the columns its classifier was fitted on.
+    LAYOUT = 2
+    ELSEWHERE_NAMES = ("elsewhere_deal_in_title", "headline_deal_not_moroccan", "morocco_lead_only_as_precedent")
 
     def __init__(self, lexicon: dict[str, dict[str, list[str]]] | None = None) -> None:
         self.lexicon = lexicon
@@ -224,6 +250,7 @@ class CueFeatures(BaseEstimator, TransformerMixin):
         if self.lexicon is None:
             self.lexicon = load_lexicon()
         self.families_ = list(self.lexicon)
+        self.layout_ = self.LAYOUT
         self._compiled()
         return self
 
@@ -236,6 +263,8 @@ class CueFeatures(BaseEstimator, TransformerMixin):
                   "ai_partnership_sentence", "morocco_ai_sentence", "partner_morocco_sentence",
                   "morocco_sentence_share", "morocco_first_position", "elsewhere_over_morocco",
                   "headline_only", "short_item", "log_length"]
+        if getattr(self, "layout_", 1) >= 2:
+            names += list(self.ELSEWHERE_NAMES)
         return np.asarray(names, dtype=object)
 
     def transform(self, X: Sequence[Prepared]) -> np.ndarray:
@@ -243,6 +272,7 @@ class CueFeatures(BaseEstimator, TransformerMixin):
         compiled = self._compiled()
         log1p = math.log1p
         bisect_right = bisect.bisect_right
+        layout2 = getattr(self, "layout_", 1) >= 2
         out: list[list[float]] = []
         for title, lead, body in X:
             ends = [m.end() for m in _SENTENCE_END_RE.finditer(body)]
@@ -284,5 +314,7 @@ class CueFeatures(BaseEstimator, TransformerMixin):
                 # scores need an offset of their own (dropping these cost 0.02-0.03 F1 on both sets).
                 float(not body), float(len(body) < 300), log1p(len(body)) / 8.0,
             ]
+            if layout2:
+                values += _elsewhere_cues(title_hits, in_title, in_lead)
             out.append(values)
         return np.asarray(out, dtype=np.float64).reshape(len(X), -1)

@@ -270,6 +270,10 @@ def _missing(cues: dict[str, float]) -> list[str]:
         out.append("looks back at past deals")
     if cues.get("intent_in_title") or cues.get("intent_in_lead"):
         out.append("plans or wishes, not a deal")
+    if cues.get("elsewhere_deal_in_title") or cues.get("headline_deal_not_moroccan"):
+        out.append("the headline's deal is between other parties")
+    if cues.get("precedent_in_title") or cues.get("precedent_in_lead"):
+        out.append("Morocco only as an earlier deal or a model")
     if cues.get("elsewhere_over_morocco", 0) > 0 or (cues.get("elsewhere_in_title") and not cues.get("morocco_in_title")):
         out.append("about other countries")
     if not out and not cues.get("all3_in_one_sentence"):

@@ -348,3 +348,108 @@ def test_lexicon_families_match_their_phrases(family, phrase):
     """Guards the lexicon file: an edit that silently fails to load would fail here."""
     found = CompiledLexicon(load_lexicon()).scan(normalise(phrase), list(load_lexicon()))
     assert found[family], (family, phrase, found)
+
+
+# --- hard negatives: another party's AI deal that recalls Morocco's --------------------------------
+
+@pytest.mark.parametrize("phrase", [
+    "Après le Maroc, la Tunisie", "à l'instar du Maroc", "dans le sillage de Rabat", "emboîte le pas au Maroc",
+    "une semaine après l'accord entre Rabat et Mistral AI", "After Morocco, Kenya", "weeks after Morocco's deal",
+    "hot on the heels of Morocco", "a week after the memorandum between Rabat and", "Tras Marruecos, Túnez",
+    "siguiendo los pasos de Marruecos", "tras el acuerdo entre Rabat y Mistral", "al igual que el reino alauí",
+    "على غرار المغرب", "بعد المغرب، جاء دور", "بعد أسبوع من توقيع الرباط", "أسوة بالمغرب", "بحال المغرب",
+])
+def test_precedent_cues_take_the_moroccan_name_they_contain(phrase):
+    """Morocco named as the earlier deal is a precedent cue, not a Moroccan party of this story."""
+    lexicon = load_lexicon()
+    found = CompiledLexicon(lexicon).scan(normalise(phrase), list(lexicon))
+    assert found["precedent"], (phrase, found)
+    assert not found["morocco"], (phrase, found)
+
+
+@pytest.mark.parametrize("phrase", ["Egypt", "Tunisia", "Argelia", "Ivory Coast", "Mauritania", "Jordan", "India",
+                                    "Nairobi", "Dakar", "Kenia", "Costa de Marfil", "الأردن", "كينيا", "نواكشوط"])
+def test_every_other_country_alternative_matches(phrase):
+    """Alternatives after the first of an ``a|b`` cue used to be unreachable by the fast scanner."""
+    lexicon = load_lexicon()
+    assert CompiledLexicon(lexicon).scan(normalise(phrase), list(lexicon))["elsewhere"], phrase
+
+
+def _cue_row(title: str, text: str = "") -> dict[str, float]:
+    from classifiers.features import CueFeatures
+
+    cues = CueFeatures(load_lexicon()).fit([])
+    values = cues.transform([prepare({"title": title, "text": text})])[0]
+    return dict(zip(cues.get_feature_names_out(), values, strict=True))
+
+
+def test_headline_deal_between_other_parties_is_a_feature():
+    row = _cue_row("Kenya signs AI skills pact with Microsoft",
+                   "Weeks after Morocco's memorandum with Mistral AI, Nairobi has signed its own agreement.")
+    assert row["elsewhere_deal_in_title"] == row["headline_deal_not_moroccan"] == 1.0
+    assert row["morocco_lead_only_as_precedent"] == 1.0 and row["morocco_in_lead"] == 0.0
+    moroccan = _cue_row("Le Maroc et le Sénégal signent un accord sur l'intelligence artificielle",
+                        "Rabat et Dakar formeront ensemble des ingénieurs.")
+    assert moroccan["elsewhere_deal_in_title"] == moroccan["headline_deal_not_moroccan"] == 0.0
+    assert moroccan["morocco_lead_only_as_precedent"] == 0.0
+    follower = _cue_row("Après les Émirats, Nvidia choisit le Maroc pour un centre de formation à l'IA")
+    assert follower["headline_deal_not_moroccan"] == 0.0 and follower["morocco_in_title"] == 1.0
+
+
+def test_models_saved_before_the_new_cues_keep_their_columns():
+    """A CueFeatures restored from an older model has no ``layout_``: it must emit the old columns only."""
+    from classifiers.features import CueFeatures
+
+    cues = CueFeatures(load_lexicon()).fit([])
+    new_width = cues.transform([prepare("Le Maroc signe avec Mistral AI")]).shape[1]
+    del cues.layout_
+    old = cues.transform([prepare("Le Maroc signe avec Mistral AI")])
+    assert old.shape[1] == len(cues.get_feature_names_out()) == new_width - len(CueFeatures.ELSEWHERE_NAMES)
+
+
+# Fresh variants (not in any training file) of a story about another country's AI deal whose lead recalls
+# Morocco's: Morocco, AI and a partnership all appear in the lead, yet the news is not Moroccan.
+OTHER_COUNTRY_DEALS_RECALLING_MOROCCO = [
+    {"title": "Kenya teams up with a Berlin start-up to build a Swahili voice assistant",
+     "text": "Barely a week after Rabat's memorandum of understanding with Mistral AI, Nairobi is also betting on a "
+             "European artificial intelligence company. After Morocco, Kenya: the ICT ministry signed an agreement on "
+             "Thursday with the German firm to develop a voice assistant that understands Swahili and Kikuyu, starting "
+             "with birth registration and hospitals."},
+    {"title": "Costa de Marfil se alía con una start-up de Barcelona para crear un asistente de voz en baulé",
+     "text": "Una semana después del acuerdo entre Rabat y Mistral AI, Abiyán también apuesta por una empresa europea "
+             "de inteligencia artificial. Tras Marruecos, Costa de Marfil: el ministerio marfileño de Economía Digital "
+             "firmó el viernes un convenio con la compañía catalana para desarrollar un asistente que entienda el "
+             "baulé y el diula."},
+    {"title": "غانا تتحالف مع شركة ناشئة ألمانية لتطوير مساعد صوتي بلغة التوي",
+     "text": "بعد أسبوع من توقيع مذكرة التفاهم بين الرباط وميسترال للذكاء الاصطناعي، تراهن أكرا بدورها على شركة "
+             "أوروبية. فبعد المغرب، جاء دور غانا: وقعت وزارة الاتصالات الغانية يوم الجمعة اتفاقية مع الشركة الألمانية "
+             "لتطوير مساعد صوتي يفهم لغة التوي، بدءا بالحالة المدنية والصحة."},
+    {"title": "Le Cameroun choisit une jeune pousse bruxelloise pour un agent conversationnel en ewondo",
+     "text": "Dix jours après l'accord conclu entre Rabat et Mistral AI, Yaoundé se tourne à son tour vers une "
+             "entreprise européenne d'intelligence artificielle. À l'instar du Maroc, le Cameroun a signé mercredi avec "
+             "la société belge une convention pour concevoir un agent capable de dialoguer en ewondo et en duala."},
+]
+# Moroccan deals phrased unusually (metonyms, "the kingdom", another country named first): still alerts.
+UNUSUAL_MOROCCAN_DEALS = [
+    {"title": "The kingdom and Nvidia sign deal for Morocco's first AI supercomputer",
+     "text": "Morocco's digital transition ministry signed an agreement with Nvidia on Monday in Rabat for a national "
+             "AI compute cluster and training for Moroccan engineers."},
+    {"title": "المغرب يوقع مذكرة تفاهم مع غوغل لتكوين الشباب في الذكاء الاصطناعي", "text": ""},
+    {"title": "Après Paris, Mistral AI signe avec Rabat un accord sur l'IA dans l'administration",
+     "text": "Le ministère marocain de la Transition numérique et Mistral AI ont signé jeudi un accord pour déployer "
+             "des assistants dans les services publics."},
+    {"title": "El reino alauí y OpenAI firman un memorando sobre inteligencia artificial en la educación", "text": ""},
+]
+
+
+def test_other_countrys_deal_recalling_morocco_does_not_alert(model_registry):
+    model, _ = registry.load_live(model_registry)
+    predictions = model.predict(OTHER_COUNTRY_DEALS_RECALLING_MOROCCO)
+    assert all(p.score < model.threshold for p in predictions), [(p.score, p.explanation) for p in predictions]
+    assert all(p.explanation.startswith("no alert:") for p in predictions)
+
+
+def test_unusually_phrased_moroccan_deals_still_alert(model_registry):
+    model, _ = registry.load_live(model_registry)
+    predictions = model.predict(UNUSUAL_MOROCCAN_DEALS)
+    assert all(p.label == 1 for p in predictions), [(p.score, p.explanation) for p in predictions]
