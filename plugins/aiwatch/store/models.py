@@ -80,7 +80,8 @@ class FeedPoll(Base):
     """One poll of one feed in one cycle (run); a retried task overwrites its own row."""
 
     __tablename__ = "feed_polls"
-    __table_args__ = (UniqueConstraint("run_id", "feed", name="uq_feed_polls_run_feed"),)
+    __table_args__ = (UniqueConstraint("run_id", "feed", name="uq_feed_polls_run_feed"),
+                      Index("ix_feed_polls_feed_status_at", "feed", "status", "at"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(String(250))
     feed: Mapped[str] = mapped_column(String(64), index=True)
@@ -111,6 +112,7 @@ class Article(Base):
         Index("ix_articles_outlet_title_key", "outlet", "title_key"),
         Index("ix_articles_fetch_status", "fetch_status"),
         Index("ix_articles_outlet_created", "outlet", "created_at"),
+        Index("ix_articles_feed_fetch_status", "feed", "fetch_status"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     url: Mapped[str] = mapped_column(Text)

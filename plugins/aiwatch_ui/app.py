@@ -1,0 +1,276 @@
+"""The FastAPI app behind the "Morocco AI Watch" entry of the Airflow UI: HTML pages and the JSON API.
+
+Mounted by the api-server under ``/aiwatch`` (see ``plugins/aiwatch_ui_plugin.py``) and shown in the
+Airflow UI through an external view (an iframe on the same origin). Every route requires an
+authenticated Airflow user through Airflow's own dependency (the ``_token`` cookie the UI sets, or a
+bearer token from ``POST /auth/token``): the API answers 401 without one, the pages redirect to
+Airflow's login. The API is read-only except ``POST /api/outbox/requeue``, which takes a JSON body
+and a custom header, so a cross-site form or image cannot trigger it (CSRF). Pages are rendered with
+autoescaping templates: a title from a feed is always text, never markup.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from airflow.api_fastapi.core_api.security import bearer_scheme, get_user
+from aiwatch.config import Settings
+from aiwatch.store import upgrade
+from aiwatch.store.engine import Store
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader
+from pydantic import BaseModel, Field
+
+from aiwatch_ui import queries
+from aiwatch_ui.airflow_meta import (
+    RETRAIN_DAG,
+    AirflowMeta,
+    DagRunInfo,
+    MetadataDB,
+    dag_run_path,
+    task_instance_path,
+)
+
+log = logging.getLogger(__name__)
+
+MOUNT = "/aiwatch"
+CSRF_HEADER = "X-AIWatch-Request"
+HERE = Path(__file__).resolve().parent
+_TEMPLATES = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True,
+                         lstrip_blocks=True)
+
+
+# --- responses (dataclasses: FastAPI documents them in the OpenAPI schema) ----------------------
+
+
+@dataclass(frozen=True)
+class FeedOut(queries.FeedRow):
+    log_url: str | None = None  # the latest failed poll_feed task instance in the Airflow UI (its log)
+
+
+@dataclass(frozen=True)
+class FeedsOut:
+    items: list[FeedOut]
+    total: int
+    sort: str
+    descending: bool
+    limit: int
+    offset: int
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ModelOut:
+    model: queries.ModelView
+    retrain_last_run: DagRunInfo | None
+    retrain_run_url: str | None
+    plot_urls: dict[str, list[str]] = field(default_factory=dict)  # version -> URLs of its PNGs
+
+
+class RequeueIn(BaseModel):
+    key: str = Field(min_length=1, max_length=255, description="the outbox key of a failed message")
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the app reads, injectable for tests: settings (store URL, registry) and Airflow's metadata."""
+
+    settings: Callable[[], Settings] = Settings.from_env
+    airflow: AirflowMeta = field(default_factory=MetadataDB)
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+# --- auth --------------------------------------------------------------------------------------
+
+
+class LoginRequired(Exception):
+    pass
+
+
+#: Airflow's own authentication (bearer token or the UI's cookie), answering 401/403 as Airflow does.
+api_user = get_user
+
+
+async def page_user(request: Request) -> Any:
+    """The same check for a page, sending a browser without a valid session to Airflow's login."""
+    try:
+        return await get_user(request, None, await bearer_scheme(request))
+    except HTTPException as exc:
+        if exc.status_code in (401, 403):
+            raise LoginRequired() from None
+        raise
+
+
+def _airflow_root(request: Request) -> str:
+    """Airflow's base path (``/`` or ``[api] base_url``'s path): our root path less our mount point."""
+    root = request.scope.get("root_path", "")
+    return (root[:-len(MOUNT)] if root.endswith(MOUNT) else root).rstrip("/") + "/"
+
+
+def _login_redirect(request: Request) -> RedirectResponse:
+    from airflow.api_fastapi.app import get_auth_manager
+
+    url = request.url
+    next_url = url.path + (f"?{url.query}" if url.query else "")
+    login = get_auth_manager().get_url_login(next_url=next_url)
+    if not urlsplit(login).scheme:
+        login = _airflow_root(request) + login.lstrip("/")
+    return RedirectResponse(login, status_code=303)
+
+
+# --- app ---------------------------------------------------------------------------------------
+
+
+def create_app(deps: Deps | None = None) -> FastAPI:
+    deps = deps or Deps()
+    app = FastAPI(title="Morocco AI Watch", version="1",
+                  description="The operator's view of the monitor: feed health, partnership events and their "
+                              "Slack alerts, model versions. Read-only except re-queueing a failed alert. "
+                              "Authenticate as for Airflow's API (bearer token from POST /auth/token, or the "
+                              "UI's session cookie).")
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, _exc: LoginRequired) -> Response:
+        return _login_redirect(request)
+
+    @app.exception_handler(queries.QueryError)
+    async def _bad_query(_request: Request, exc: queries.QueryError) -> Response:
+        from fastapi.responses import JSONResponse
+
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    def store() -> Store:
+        return _migrated(deps.settings().db_url)
+
+    # -- data, shared by the API and the pages ------------------------------------------------
+
+    def feeds_data(request: Request, sort: str, desc: bool, limit: int, offset: int) -> FeedsOut:
+        page = queries.feeds(store(), deps.now(), sort=sort, descending=desc, limit=limit, offset=offset)
+        runs = sorted({r.failed_run_id for r in page.items if r.failed_run_id})
+        indexes = deps.airflow.poll_map_indexes(runs)
+        root = _airflow_root(request)
+        items = []
+        for row in page.items:
+            index = indexes.get((row.failed_run_id, row.name)) if row.failed_run_id else None
+            url = root + task_instance_path(row.failed_run_id, index) if index is not None else None
+            items.append(FeedOut(**{f.name: getattr(row, f.name) for f in fields(row)}, log_url=url))
+        return FeedsOut(items=items, total=page.total, sort=page.sort, descending=page.descending,
+                        limit=page.limit, offset=page.offset, counts=page.counts)
+
+    def model_data(request: Request) -> ModelOut:
+        settings = deps.settings()
+        view = queries.model_view(settings.models, store())
+        run = deps.airflow.last_run(RETRAIN_DAG)
+        base = str(request.url_for("plot", version="VERSION", name="NAME"))
+        plot_urls = {v.name: [base.replace("VERSION", v.name).replace("NAME", quote(p)) for p in v.plots]
+                     for v in view.versions}
+        run_url = _airflow_root(request) + dag_run_path(run.dag_id, run.run_id) if run else None
+        return ModelOut(model=view, retrain_last_run=run, retrain_run_url=run_url, plot_urls=plot_urls)
+
+    # -- JSON API -----------------------------------------------------------------------------
+
+    @app.get("/api/feeds", response_model=FeedsOut, tags=["feeds"], summary="Feed health")
+    def api_feeds(request: Request, _user: Annotated[Any, Depends(api_user)],
+                  sort: Annotated[str, Query(description=f"one of {', '.join(queries.FEED_SORTS)}")] = "status",
+                  desc: bool = False, limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
+                  offset: Annotated[int, Query(ge=0)] = 0) -> FeedsOut:
+        """Every feed: ok / failing / stale, last success, last error, failures in a row, entries seen,
+        share of pages extracted, and for a failing feed the URL of its latest poll_feed task log."""
+        return feeds_data(request, sort, desc, limit, offset)
+
+    @app.get("/api/events", response_model=queries.EventPage, tags=["events"], summary="Partnership events")
+    def api_events(_user: Annotated[Any, Depends(api_user)],
+                   limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 20,
+                   offset: Annotated[int, Query(ge=0)] = 0) -> queries.EventPage:
+        """Recent events, newest coverage first, with their articles and the Slack alert's state."""
+        return queries.events(store(), limit=limit, offset=offset)
+
+    @app.post("/api/outbox/requeue", response_model=queries.RequeueResult, tags=["events"],
+              summary="Re-queue a failed Slack message")
+    def api_requeue(body: RequeueIn, _user: Annotated[Any, Depends(api_user)],
+                    content_type: Annotated[str | None, Header()] = None,
+                    x_aiwatch_request: Annotated[str | None, Header(alias=CSRF_HEADER)] = None
+                    ) -> queries.RequeueResult:
+        """Put a failed message back to pending; the next send_alerts delivers it. Needs a JSON body and
+        the ``X-AIWatch-Request: 1`` header (cross-site forms can send neither). 409 if it was not failed."""
+        if not (content_type or "").startswith("application/json") or not x_aiwatch_request:
+            raise HTTPException(403, f"re-queue needs a JSON body and the {CSRF_HEADER} header")
+        result = queries.requeue(store(), body.key)
+        if result.state is None:
+            raise HTTPException(404, f"no outbox message with key {body.key!r}")
+        if not result.requeued:
+            raise HTTPException(409, f"outbox message {body.key!r} is {result.state}, not failed: nothing to re-queue")
+        return result
+
+    @app.get("/api/model", response_model=ModelOut, tags=["model"], summary="Model registry")
+    def api_model(request: Request, _user: Annotated[Any, Depends(api_user)]) -> ModelOut:
+        """Registry versions (newest first), the live one, metrics, plots, labels gathered since the newest
+        training, and the latest retrain_classifier run."""
+        return model_data(request)
+
+    @app.get("/api/model/versions/{version}/plots/{name}", name="plot", tags=["model"],
+             response_class=FileResponse, summary="A PR curve or confusion matrix PNG")
+    def api_plot(version: str, name: str, _user: Annotated[Any, Depends(api_user)]) -> FileResponse:
+        try:
+            path = queries.plot_path(deps.settings().models, version, name)
+        except (queries.QueryError, FileNotFoundError) as exc:
+            raise HTTPException(404, str(exc)) from None
+        return FileResponse(path, media_type="image/png")
+
+    # -- pages --------------------------------------------------------------------------------
+
+    def render(name: str, request: Request, **context: Any) -> HTMLResponse:
+        html = _TEMPLATES.get_template(name).render(request=request, page=name.split(".")[0],
+                                                    csrf_header=CSRF_HEADER, fmt=_fmt, pct=_pct, **context)
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+    @app.get("/", include_in_schema=False)
+    def index(_user: Annotated[Any, Depends(page_user)]) -> RedirectResponse:
+        return RedirectResponse("feeds", status_code=303)
+
+    @app.get("/feeds", include_in_schema=False)
+    def page_feeds(request: Request, _user: Annotated[Any, Depends(page_user)], sort: str = "status",
+                   desc: bool = False, page: Annotated[int, Query(ge=1)] = 1) -> HTMLResponse:
+        size = 50
+        data = feeds_data(request, sort, desc, size, (page - 1) * size)
+        return render("feeds.html", request, data=data, number=page, size=size)
+
+    @app.get("/events", include_in_schema=False)
+    def page_events(request: Request, _user: Annotated[Any, Depends(page_user)],
+                    page: Annotated[int, Query(ge=1)] = 1) -> HTMLResponse:
+        size = 20
+        data = queries.events(store(), limit=size, offset=(page - 1) * size)
+        return render("events.html", request, data=data, number=page, size=size)
+
+    @app.get("/model", include_in_schema=False)
+    def page_model(request: Request, _user: Annotated[Any, Depends(page_user)]) -> HTMLResponse:
+        return render("model.html", request, data=model_data(request))
+
+    return app
+
+
+@lru_cache(maxsize=8)
+def _migrated(url: str) -> Store:
+    """The store, brought to the current schema once per process: before the first cycle the view shows an
+    empty store instead of failing (the pipeline's ``prepare`` step runs the same idempotent upgrade)."""
+    store = Store(url)
+    upgrade(store)
+    return store
+
+
+def _fmt(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "never"
+
+
+def _pct(value: float | None) -> str:
+    return f"{value * 100:.0f}%" if value is not None else "–"

@@ -1,0 +1,432 @@
+"""What the operator's view shows, read from the article store and the model registry.
+
+Plain functions taking a Store (or a registry path) and returning frozen dataclasses, so the JSON
+API, the HTML pages, the tests and the benchmark all read the same thing. Every query is bounded by
+a page size and served by an index (migration 0004), so pages stay fast on a store with 100,000
+articles and 1,000 events.
+"""
+
+from __future__ import annotations
+
+import http
+import json
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiwatch.store import outbox
+from aiwatch.store.engine import Store
+from aiwatch.store.models import (
+    Article,
+    Classification,
+    Event,
+    EventArticle,
+    FeedPoll,
+    FeedState,
+    Label,
+    OutboxMessage,
+)
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+#: A feed whose last success is older than this (and that is not failing) is shown as stale.
+STALE_AFTER = timedelta(hours=24)
+MAX_PAGE_SIZE = 200
+#: Articles listed per event on a page (the rest are counted).
+ARTICLES_PER_EVENT = 20
+FEED_SORTS = ("status", "name", "last_ok_at", "consecutive_failures", "entries_seen", "extracted_share")
+_STATUS_ORDER = {"failing": 0, "stale": 1, "ok": 2}
+_PLOT_RE = re.compile(r"^[a-z0-9_-]+\.(pr_curve|confusion)\.png$")
+_VERSION_RE = re.compile(r"^v\d{4,}$")
+
+
+class QueryError(ValueError):
+    """A request parameter the view cannot honour; the message names it."""
+
+
+def page_bounds(limit: int, offset: int) -> tuple[int, int]:
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise QueryError(f"limit={limit} must be between 1 and {MAX_PAGE_SIZE}")
+    if offset < 0:
+        raise QueryError(f"offset={offset} must not be negative")
+    return limit, offset
+
+
+# --- feeds -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    name: str
+    url: str
+    lang: str | None
+    status: str  # ok | failing | stale
+    last_status: str | None
+    last_polled_at: datetime | None
+    last_ok_at: datetime | None
+    last_error: str | None
+    last_error_words: str | None
+    consecutive_failures: int
+    next_attempt_at: datetime | None
+    entries_seen: int
+    articles: int
+    pages_extracted: int
+    pages_failed: int
+    pages_waiting: int
+    extracted_share: float | None  # of the pages tried (not the ones still waiting)
+    failed_run_id: str | None  # the run of the latest failed poll (its poll_feed task log)
+    failed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    items: list[FeedRow]
+    total: int
+    sort: str
+    descending: bool
+    limit: int
+    offset: int
+    counts: dict[str, int] = field(default_factory=dict)  # feeds per status
+
+
+_REASON_WORDS = {
+    "dns": "the host name could not be resolved",
+    "timeout": "the server did not answer in time",
+    "connection": "the connection to the server failed",
+    "blocked-address": "the address is a private or local network address, which is refused",
+    "redirect-loop": "the server's redirects go round in a loop",
+    "too-many-redirects": "the server redirected too many times",
+    "too-large": "the document is larger than the size limit",
+    "bad-encoding": "the server's compression could not be decoded",
+    "bad-url": "the feed's address is not a valid http(s) URL",
+    "http-error": "the HTTP exchange with the server broke off",
+    "parse-error": "the feed could not be parsed",
+    "not-a-feed": "the address serves a web page or another document, not an RSS/Atom feed",
+    "broken-feed": "the document is not a readable feed",
+    "no-usable-entries": "the feed has entries but none with a usable link",
+    "backoff": "skipped: the feed is waiting after earlier failures",
+}
+
+
+def error_in_words(reason: str | None, http_status: int | None, error: str | None) -> str | None:
+    """The last error as an operator reads it: what went wrong, then the technical detail."""
+    if not reason and not error:
+        return None
+    reason = reason or (error or "").split(":", 1)[0]
+    words = _REASON_WORDS.get(reason)
+    status = http_status
+    if status is None and (match := re.match(r"http-(\d{3})$", reason)):
+        status = int(match.group(1))
+    if words is None and status is not None:
+        try:
+            phrase = http.HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "unknown status"
+        words = f"the server answered HTTP {status} ({phrase})"
+    return words or reason
+
+
+def _feed_status(row: FeedState, now: datetime, stale_after: timedelta) -> str:
+    if (row.consecutive_failures or 0) > 0 or row.last_status == "failed":
+        return "failing"
+    if row.last_ok_at is None or now - row.last_ok_at > stale_after:
+        return "stale"
+    return "ok"
+
+
+def _sort_key(sort: str):  # type: ignore[no-untyped-def]
+    if sort == "status":
+        return lambda r: (_STATUS_ORDER[r.status], -r.consecutive_failures, r.name)
+    if sort == "name":
+        return lambda r: r.name
+    if sort == "last_ok_at":
+        return lambda r: (r.last_ok_at is not None, r.last_ok_at.timestamp() if r.last_ok_at else 0.0, r.name)
+    if sort == "extracted_share":
+        return lambda r: (r.extracted_share is not None, r.extracted_share or 0.0, r.name)
+    return lambda r: (getattr(r, sort), r.name)
+
+
+def feeds(store: Store, now: datetime, *, sort: str = "status", descending: bool = False, limit: int = 50,
+          offset: int = 0, stale_after: timedelta = STALE_AFTER) -> FeedPage:
+    """Every feed with its health, article counts and the run of its latest failed poll."""
+    if sort not in FEED_SORTS:
+        raise QueryError(f"sort={sort!r} is not one of {', '.join(FEED_SORTS)}")
+    limit, offset = page_bounds(limit, offset)
+
+    def work(session: Session) -> list[FeedRow]:
+        states = list(session.scalars(select(FeedState)))
+        pages: dict[str, dict[str, int]] = defaultdict(dict)
+        # One index-only pass over (feed, fetch_status): per feed, how many pages in each state.
+        for feed, status, count in session.execute(
+                select(Article.feed, Article.fetch_status, func.count()).group_by(Article.feed, Article.fetch_status)):
+            pages[feed][status] = count
+        latest = (select(FeedPoll.feed, func.max(FeedPoll.at).label("at"))
+                  .where(FeedPoll.status == "failed").group_by(FeedPoll.feed).subquery())
+        failed = {row.feed: row for row in session.execute(
+            select(FeedPoll.feed, FeedPoll.run_id, FeedPoll.at, FeedPoll.reason, FeedPoll.http_status)
+            .join(latest, (latest.c.feed == FeedPoll.feed) & (latest.c.at == FeedPoll.at)))}
+        rows = []
+        for state in states:
+            counts = pages.get(state.name, {})
+            ok, bad = counts.get("ok", 0), counts.get("failed", 0)
+            waiting = counts.get("pending", 0) + counts.get("deferred", 0)
+            poll = failed.get(state.name)
+            status = _feed_status(state, now, stale_after)
+            rows.append(FeedRow(
+                name=state.name, url=state.url, lang=state.lang, status=status, last_status=state.last_status,
+                last_polled_at=state.last_polled_at, last_ok_at=state.last_ok_at, last_error=state.last_error,
+                last_error_words=error_in_words(poll.reason if poll else None, poll.http_status if poll else None,
+                                                state.last_error) if state.last_error else None,
+                consecutive_failures=state.consecutive_failures or 0, next_attempt_at=state.next_attempt_at,
+                entries_seen=state.entries_seen or 0, articles=sum(counts.values()), pages_extracted=ok,
+                pages_failed=bad, pages_waiting=waiting, extracted_share=round(ok / (ok + bad), 4) if ok + bad else None,
+                failed_run_id=poll.run_id if poll and status == "failing" else None,
+                failed_at=poll.at if poll else None))
+        return rows
+
+    rows = store.read(work)
+    rows.sort(key=_sort_key(sort), reverse=descending)
+    counts = {s: sum(1 for r in rows if r.status == s) for s in _STATUS_ORDER}
+    return FeedPage(items=rows[offset:offset + limit], total=len(rows), sort=sort, descending=descending,
+                    limit=limit, offset=offset, counts=counts)
+
+
+# --- events and their alerts -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventArticleRow:
+    article_id: int
+    title: str
+    url: str
+    outlet: str
+    lang: str | None
+    score: float | None
+    model_version: str | None
+    role: str
+    published_at: datetime | None
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    key: str
+    kind: str
+    state: str
+    last_error: str | None
+    slack_channel: str | None
+    slack_ts: str | None
+    slack_url: str | None
+    attempts: int
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    headline: str
+    kind: str
+    partners: list[str]
+    moroccan: list[str]
+    first_seen: datetime
+    last_seen: datetime
+    article_count: int
+    outlets: int
+    articles: list[EventArticleRow]
+    alert_state: str  # none | pending | sent | dry_run | failed
+    alert: MessageRow | None
+    failed: list[MessageRow]  # every failed message of the event (alert, replies, edits): re-queueable
+
+
+@dataclass(frozen=True)
+class EventPage:
+    items: list[EventRow]
+    total: int
+    limit: int
+    offset: int
+    alert_counts: dict[str, int]  # outbox messages per state
+
+
+def slack_url(channel: str | None, ts: str | None) -> str | None:
+    """A link to a posted message (Slack's permalink shape; Slack sends the reader to their workspace)."""
+    if not channel or not ts or not re.fullmatch(r"[A-Z0-9]+", channel) or not re.fullmatch(r"\d+\.\d+", ts):
+        return None
+    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+
+def _message(row: OutboxMessage) -> MessageRow:
+    return MessageRow(key=row.key, kind=row.kind, state=row.state, last_error=row.last_error,
+                      slack_channel=row.slack_channel, slack_ts=row.slack_ts,
+                      slack_url=slack_url(row.slack_channel, row.slack_ts) if row.state == "sent" else None,
+                      attempts=row.attempts or 0, sent_at=row.sent_at)
+
+
+def _alert_state(alert: MessageRow | None) -> str:
+    if alert is None:
+        return "none"
+    return "pending" if alert.state == "sending" else alert.state
+
+
+def events(store: Store, *, limit: int = 20, offset: int = 0) -> EventPage:
+    """Recent events (newest coverage first), each with its articles and the state of its Slack alert."""
+    limit, offset = page_bounds(limit, offset)
+
+    def work(session: Session) -> EventPage:
+        total = session.scalar(select(func.count()).select_from(Event)) or 0
+        page = list(session.scalars(select(Event).order_by(Event.last_seen.desc(), Event.id.desc())
+                                    .limit(limit).offset(offset)))
+        ids = [e.id for e in page]
+        members: dict[int, list[Any]] = defaultdict(list)
+        sizes: dict[int, tuple[int, int]] = {}
+        messages: dict[int, list[OutboxMessage]] = defaultdict(list)
+        scores: dict[int, tuple[float, str]] = {}
+        if ids:
+            sizes = {row.event_id: (row.n, row.outlets) for row in session.execute(
+                select(EventArticle.event_id, func.count().label("n"),
+                       func.count(func.distinct(EventArticle.outlet)).label("outlets"))
+                .where(EventArticle.event_id.in_(ids)).group_by(EventArticle.event_id))}
+            ranked = (select(EventArticle.event_id, EventArticle.article_id, EventArticle.role,
+                             func.row_number().over(partition_by=EventArticle.event_id,
+                                                    order_by=EventArticle.id).label("n"))
+                      .where(EventArticle.event_id.in_(ids)).subquery())
+            for row in session.execute(
+                    select(ranked.c.event_id, ranked.c.role, Article.id, Article.title, Article.url, Article.outlet,
+                           Article.site_name, Article.feed, Article.lang, Article.published_at)
+                    .join(Article, Article.id == ranked.c.article_id)
+                    .where(ranked.c.n <= ARTICLES_PER_EVENT).order_by(ranked.c.event_id, ranked.c.n)):
+                members[row.event_id].append(row)
+            article_ids = [row.id for rows in members.values() for row in rows]
+            if article_ids:
+                # The newest verdict per article (a new model re-scores articles; the latest is the one in force).
+                for cls in session.execute(select(Classification.article_id, Classification.score,
+                                                  Classification.model_version)
+                                           .where(Classification.article_id.in_(article_ids))
+                                           .order_by(Classification.at, Classification.id)):
+                    scores[cls.article_id] = (float(cls.score), cls.model_version)
+            for message in session.scalars(select(OutboxMessage).where(OutboxMessage.event_id.in_(ids))
+                                           .order_by(OutboxMessage.id)):
+                messages[message.event_id].append(message)
+        from aiwatch.store.events import outlet_name
+
+        items = []
+        for event in page:
+            rows = [EventArticleRow(article_id=r.id, title=r.title or "", url=r.url,
+                                    outlet=outlet_name(r.site_name, r.outlet, r.feed), lang=r.lang,
+                                    score=scores.get(r.id, (None, None))[0],
+                                    model_version=scores.get(r.id, (None, None))[1], role=r.role,
+                                    published_at=r.published_at) for r in members.get(event.id, [])]
+            event_messages = [_message(m) for m in messages.get(event.id, [])]
+            alert = next((m for m in event_messages if m.kind == "alert"), None)
+            count, outlets = sizes.get(event.id, (0, 0))
+            items.append(EventRow(id=event.id, headline=event.headline, kind=event.kind,
+                                  partners=list(event.partners or []), moroccan=list(event.moroccan or []),
+                                  first_seen=event.first_seen, last_seen=event.last_seen, article_count=count,
+                                  outlets=outlets, articles=rows, alert_state=_alert_state(alert), alert=alert,
+                                  failed=[m for m in event_messages if m.state == "failed"]))
+        counts = dict(session.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).all())
+        return EventPage(items=items, total=total, limit=limit, offset=offset, alert_counts=counts)
+
+    return store.read(work)
+
+
+@dataclass(frozen=True)
+class RequeueResult:
+    key: str
+    requeued: bool
+    state: str | None  # the message's state after the request (None: no such message)
+
+
+def requeue(store: Store, key: str) -> RequeueResult:
+    """An operator's second chance for a failed message: back to pending for the next send_alerts."""
+    done = outbox.requeue(store, key)
+    row = outbox.by_key(store, key)
+    log.info("re-queue of outbox message %s: %s", key, "pending again" if done else
+             f"not re-queued (state {row.state if row else 'unknown: no such message'})")
+    return RequeueResult(key=key, requeued=done, state=row.state if row else None)
+
+
+# --- model -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    name: str
+    live: bool
+    created_at: str | None
+    threshold: float | None
+    metrics: dict[str, Any]  # cross-validated (from training)
+    validation: dict[str, Any] | None  # on the validation split (from the retraining comparison)
+    promotion: dict[str, Any] | None  # {"promoted", "reason"} when the retraining DAG decided
+    data_counts: dict[str, Any]
+    plots: list[str]  # PNG file names in the version directory
+
+
+@dataclass(frozen=True)
+class ModelView:
+    registry: str
+    live: str | None
+    versions: list[VersionRow]
+    newest: str | None
+    labels_total: int
+    labels_since_training: int
+
+
+_METRIC_KEYS = ("precision", "recall", "f1", "average_precision", "n", "positives", "threshold")
+
+
+def _metrics(raw: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: raw[k] for k in _METRIC_KEYS if isinstance(raw, dict) and k in raw}
+
+
+def model_view(models_dir: Path, store: Store) -> ModelView:
+    """The registry's versions (newest first), which is live, and the labels gathered since the newest one."""
+    from classifiers.registry import versions as registry_versions
+
+    found = registry_versions(models_dir)
+    rows = []
+    for version in found:
+        promotion = None
+        validation = None
+        decision_file = version.path / "promotion.json"
+        if decision_file.is_file():
+            try:
+                decision = json.loads(decision_file.read_text(encoding="utf-8"))
+                promotion = {"promoted": bool(decision.get("promoted")), "reason": str(decision.get("reason", ""))}
+                validation = _metrics(decision.get("candidate_metrics"))
+            except (OSError, json.JSONDecodeError) as exc:
+                promotion = {"promoted": False, "reason": f"promotion.json unreadable: {exc}"}
+        rows.append(VersionRow(
+            name=version.name, live=version.live, created_at=version.meta.get("created_at"),
+            threshold=version.meta.get("threshold"), metrics=_metrics(version.meta.get("metrics")),
+            validation=validation, promotion=promotion, data_counts=dict(version.meta.get("data_counts") or {}),
+            plots=sorted(p.name for p in version.path.glob("*.png") if _PLOT_RE.match(p.name))))
+    rows.reverse()
+    dated = [v for v in found if v.meta.get("created_at")]
+    newest = max(dated, key=lambda v: v.meta["created_at"]) if dated else None
+    since = datetime.fromisoformat(newest.meta["created_at"]) if newest else None
+
+    def work(session: Session) -> tuple[int, int]:
+        total = session.scalar(select(func.count()).select_from(Label)) or 0
+        query = select(func.count()).select_from(Label)
+        if since is not None:
+            query = query.where(Label.at > since)
+        return total, session.scalar(query) or 0
+
+    total, fresh = store.read(work)
+    return ModelView(registry=str(models_dir), live=next((v.name for v in found if v.live), None), versions=rows,
+                     newest=newest.name if newest else None, labels_total=total, labels_since_training=fresh)
+
+
+def plot_path(models_dir: Path, version: str, name: str) -> Path:
+    """A plot of a version, refusing anything but a PNG named like evaluate's output (no path tricks)."""
+    if not _VERSION_RE.match(version) or not _PLOT_RE.match(name):
+        raise QueryError(f"no plot {name!r} for version {version!r}")
+    path = models_dir / version / name
+    if not path.is_file():
+        raise FileNotFoundError(f"no plot {name} in {models_dir / version}")
+    return path

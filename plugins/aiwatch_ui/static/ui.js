@@ -1,0 +1,50 @@
+// Morocco AI Watch operator view: the re-queue button, and links into the Airflow UI.
+// Text from the store is only ever written with textContent: nothing from a feed becomes markup.
+"use strict";
+
+async function requeue(button) {
+  const outcome = button.parentElement.querySelector(".outcome");
+  button.disabled = true;
+  outcome.textContent = "re-queueing…";
+  try {
+    const response = await fetch("api/outbox/requeue", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", [document.body.dataset.csrfHeader]: "1"},
+      body: JSON.stringify({key: button.dataset.key}),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) {
+      outcome.textContent = "re-queued: " + body.state + " (the next send_alerts delivers it)";
+      button.remove();
+    } else {
+      outcome.textContent = "not re-queued: " + (body.detail || response.status);
+      button.disabled = false;
+    }
+  } catch (error) {
+    outcome.textContent = "not re-queued: " + error;
+    button.disabled = false;
+  }
+}
+
+// Inside the Airflow UI this page is a sandboxed same-origin iframe that may not navigate the top
+// window; a link to an Airflow page (a task log, a DAG run) asks the UI's router to show it instead
+// of opening a second Airflow UI inside the frame.
+function openInAirflow(event) {
+  const link = event.currentTarget;
+  try {
+    if (window.parent === window || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    const url = new URL(link.href, document.baseURI);
+    if (url.origin !== window.parent.location.origin) return;
+    event.preventDefault();
+    window.parent.history.pushState({}, "", url.pathname + url.search + url.hash);
+    window.parent.dispatchEvent(new PopStateEvent("popstate"));
+  } catch (error) {
+    // not reachable (another origin): the browser follows the link in the frame
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("button.requeue").forEach((b) => b.addEventListener("click", () => requeue(b)));
+  document.querySelectorAll("a[data-airflow-route]").forEach((a) => a.addEventListener("click", openInAirflow));
+});

@@ -1,0 +1,274 @@
+"""The operator view's JSON API and pages, in-process, against a store filled by a real cycle.
+
+The cycle runs over the demo news web plus a failing feed and a feed with a hostile headline, and
+delivers to the Slack stand-in (one post refused by Slack, so one alert is failed, the others sent).
+Authentication is Airflow's own: a real SimpleAuthManager on the test session's migrated Airflow home
+issues the JWT, and the app checks it with Airflow's dependency. On SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiwatch.devserver import Route
+from conftest import REPO, write_feeds
+
+sys.path.append(str(REPO / "plugins"))  # Airflow puts the plugins folder on sys.path; so do we
+
+from aiwatch_ui import queries  # noqa: E402
+from aiwatch_ui.airflow_meta import DagRunInfo  # noqa: E402
+from aiwatch_ui.app import CSRF_HEADER, Deps, create_app  # noqa: E402
+
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+DEMO_FEEDS = [("atlas-tech", "fr"), ("maghreb-wire", "en"), ("akhbar-raqmiya", "ar")]
+HOSTILE_TITLE = "<script>alert(1)</script>"
+# A headline that, once the feed's own escaping is undone, is literally a script tag (as a story about
+# cross-site scripting would be): the pipeline keeps it as text, the view must show it as text.
+HOSTILE_FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Hostile Wire</title><link>{base}/hostile/</link>
+<description>a feed whose headlines carry markup</description>
+<item><title>&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;</title><link>{base}/hostile/mistral.html</link>
+<guid>hostile-1</guid><pubDate>Wed, 01 Oct 2025 09:00:00 GMT</pubDate>
+<description>Morocco's digital transition ministry and Mistral AI signed a memorandum of understanding on
+artificial intelligence, a new partnership on sovereign AI models and training.</description></item>
+</channel></rss>"""
+HOSTILE_PAGE = """<!doctype html><html><head><title>&lt;script&gt;alert(1)&lt;/script&gt;</title></head><body>
+<article><h1>&lt;script&gt;alert(1)&lt;/script&gt;</h1>
+<p>Rabat - Morocco's Ministry of Digital Transition and the French start-up Mistral AI signed a memorandum
+of understanding on artificial intelligence on Tuesday, a new partnership covering sovereign language models,
+training for Moroccan engineers and the use of AI in public services.</p>
+<p>The memorandum, signed in Rabat by the minister and Mistral AI's chief executive, sets up a joint working
+group and a programme of pilot projects in Arabic, Amazigh and French over the next two years.</p>
+</article></body></html>"""
+
+
+@dataclass(frozen=True)
+class FakeAirflow:
+    """Airflow's metadata as the api-server would read it (the real reader is exercised in the browser test)."""
+
+    map_indexes: dict[tuple[str, str], int]
+    retrain: DagRunInfo | None = None
+
+    def poll_map_indexes(self, run_ids: list[str]) -> dict[tuple[str, str], int]:
+        return {k: v for k, v in self.map_indexes.items() if k[0] in run_ids}
+
+    def last_run(self, dag_id: str) -> DagRunInfo | None:
+        return self.retrain if dag_id == "retrain_classifier" else None
+
+
+@pytest.fixture(scope="module")
+def auth_manager():
+    """Airflow's SimpleAuthManager on the session's throw-away Airflow home, migrated once."""
+    done = subprocess.run([AIRFLOW, "db", "migrate"], env=dict(os.environ), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    from airflow.api_fastapi.app import init_auth_manager
+    from fastapi import FastAPI
+
+    return init_auth_manager(FastAPI())
+
+
+@pytest.fixture(scope="module")
+def token(auth_manager) -> str:
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    return auth_manager.generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
+
+
+@pytest.fixture
+def filled(settings, store_url, demo_server, tmp_path):
+    """A store after one real cycle: 3 demo feeds, a failing feed, a hostile feed; one Slack post refused."""
+    from aiwatch.cycle import run_cycle
+    from aiwatch.slack.gateway import SlackGateway, make_client
+    from slack_standin import SlackStandIn
+
+    demo_server.add("/broken/feed.xml", Route(status=500, body=b"down"))
+    demo_server.add("/hostile/feed.xml", Route(body=HOSTILE_FEED.format(base=demo_server.base_url).encode(),
+                                               content_type="application/rss+xml"))
+    demo_server.add("/hostile/mistral.html", Route(body=HOSTILE_PAGE.encode()))
+    feeds = [{"name": n, "url": demo_server.url(f"/{n}/feed.xml"), "lang": lang} for n, lang in DEMO_FEEDS]
+    feeds += [{"name": "broken", "url": demo_server.url("/broken/feed.xml")},
+              {"name": "hostile", "url": demo_server.url("/hostile/feed.xml"), "lang": "en"}]
+    settings = settings.with_(db_url=store_url, outbox_file=tmp_path / "outbox.jsonl")
+    write_feeds(settings, feeds)
+    with SlackStandIn(token="xoxb-test") as slack:
+        slack.fail_next("chat.postMessage", "msg_too_long")
+        gateway = SlackGateway(make_client("xoxb-test", base_url=slack.base_url, timeout_s=3), sleep=lambda _s: None)
+        summary = run_cycle(settings, run_id="manual__2026-01-01T00:00:00+00:00", gateway=gateway)
+    assert summary.missing_steps == []
+    return settings
+
+
+def client_for(settings, airflow: FakeAirflow | None = None, token: str | None = None):
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    root = FastAPI()  # as the api-server does: our app mounted under /aiwatch
+    root.mount("/aiwatch", create_app(Deps(settings=lambda: settings, airflow=airflow or FakeAirflow({}))))
+    client = TestClient(root, base_url="http://127.0.0.1", follow_redirects=False)
+    if token:
+        client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+def test_every_route_requires_an_airflow_user(settings, auth_manager, token):
+    client = client_for(settings)
+    for path in ("/aiwatch/api/feeds", "/aiwatch/api/events", "/aiwatch/api/model"):
+        assert client.get(path).status_code == 401, path
+        assert client.get(path, headers={"Authorization": "Bearer not-a-jwt"}).status_code in (401, 403), path
+    assert client.post("/aiwatch/api/outbox/requeue", json={"key": "x"},
+                       headers={CSRF_HEADER: "1"}).status_code == 401
+    page = client.get("/aiwatch/feeds?sort=name")
+    assert page.status_code == 303
+    assert page.headers["location"].startswith("/auth/login") and "next=%2Faiwatch%2Ffeeds" in page.headers["location"]
+    # The UI's session cookie is enough, as for the rest of the Airflow UI.
+    client.cookies.set("_token", token)
+    assert client.get("/aiwatch/api/feeds").status_code == 200
+
+
+def test_feeds_api_reports_health_errors_in_words_and_links_the_failing_poll(filled, token):
+    run_id = "manual__2026-01-01T00:00:00+00:00"
+    client = client_for(filled, FakeAirflow({(run_id, "broken"): 3}), token)
+    data = client.get("/aiwatch/api/feeds").json()
+    by_name = {f["name"]: f for f in data["items"]}
+    assert set(by_name) == {"atlas-tech", "maghreb-wire", "akhbar-raqmiya", "broken", "hostile"}
+    assert data["total"] == 5 and data["counts"] == {"failing": 1, "stale": 0, "ok": 4}
+    broken = by_name["broken"]
+    assert data["items"][0]["name"] == "broken"  # default sort: failing first
+    assert broken["status"] == "failing" and broken["consecutive_failures"] == 1
+    assert broken["last_error_words"] == "the server answered HTTP 500 (Internal Server Error)"
+    assert "500" in broken["last_error"] and broken["last_ok_at"] is None
+    assert broken["log_url"] == "/dags/morocco_ai_watch/runs/manual__2026-01-01T00%3A00%3A00%2B00%3A00/tasks/poll_feed/mapped/3"
+    wire = by_name["maghreb-wire"]
+    assert wire["status"] == "ok" and wire["log_url"] is None and wire["last_error"] is None
+    assert wire["entries_seen"] == 5 and wire["articles"] == 5
+    assert wire["pages_extracted"] == 5 and wire["extracted_share"] == 1.0
+    assert sum(f["articles"] for f in data["items"]) == 17
+
+    names = [f["name"] for f in client.get("/aiwatch/api/feeds?sort=name").json()["items"]]
+    assert names == sorted(names)
+    ranked = client.get("/aiwatch/api/feeds?sort=entries_seen&desc=true&limit=2&offset=1").json()
+    assert ranked["total"] == 5 and len(ranked["items"]) == 2
+    everything = client.get("/aiwatch/api/feeds?sort=entries_seen&desc=true").json()["items"]
+    assert [f["name"] for f in ranked["items"]] == [f["name"] for f in everything[1:3]]
+    assert everything[0]["entries_seen"] >= everything[-1]["entries_seen"]
+    assert client.get("/aiwatch/api/feeds?sort=password").status_code == 422
+    assert client.get("/aiwatch/api/feeds?limit=100000").status_code == 422
+
+    # A feed not polled for longer than a day is stale, not ok.
+    later = queries.feeds(Store_(filled), datetime(2100, 1, 1, tzinfo=UTC))
+    assert {r.name: r.status for r in later.items}["maghreb-wire"] == "stale"
+
+
+def Store_(settings):  # noqa: N802 - a tiny helper
+    from aiwatch.store import Store
+
+    return Store(settings.db_url)
+
+
+def test_events_api_shows_articles_and_alert_states_and_requeues_a_failed_alert(filled, token):
+    client = client_for(filled, token=token)
+    data = client.get("/aiwatch/api/events").json()
+    assert data["total"] == len(data["items"]) >= 2
+    mistral = [e for e in data["items"] if any("Mistral" in p for p in e["partners"])]
+    event = max(mistral, key=lambda e: e["article_count"])  # the demo web's three reports of the memorandum
+    outlets = {a["outlet"] for a in event["articles"]}
+    assert len(event["articles"]) == event["article_count"] >= 3 and len(outlets) >= 2
+    assert {a["lang"] for a in event["articles"]} >= {"fr", "en", "ar"}
+    assert all(0.5 <= a["score"] <= 1 and a["model_version"] == "v0001" for a in event["articles"])
+    assert HOSTILE_TITLE in [a["title"] for e in data["items"] for a in e["articles"]]  # stored as sent, shown as text
+
+    states = {e["alert_state"] for e in data["items"]}
+    assert states == {"sent", "failed"}, states
+    sent = next(e for e in data["items"] if e["alert_state"] == "sent")
+    assert re.fullmatch(r"https://slack\.com/archives/C[A-Z0-9]+/p\d{16}", sent["alert"]["slack_url"])
+    failed = next(e for e in data["items"] if e["alert_state"] == "failed")
+    assert "msg_too_long" in failed["alert"]["last_error"]
+    assert [m["key"] for m in failed["failed"]] == [failed["alert"]["key"]]
+    assert data["alert_counts"]["failed"] == 1
+
+    key = failed["alert"]["key"]
+    assert client.post("/aiwatch/api/outbox/requeue", json={"key": key}).status_code == 403  # no CSRF header
+    assert client.post("/aiwatch/api/outbox/requeue", data={"key": key},
+                       headers={CSRF_HEADER: "1"}).status_code in (403, 422)  # a form post
+    done = client.post("/aiwatch/api/outbox/requeue", json={"key": key}, headers={CSRF_HEADER: "1"})
+    assert done.status_code == 200 and done.json() == {"key": key, "requeued": True, "state": "pending"}
+    again = client.post("/aiwatch/api/outbox/requeue", json={"key": key}, headers={CSRF_HEADER: "1"})
+    assert again.status_code == 409
+    assert client.post("/aiwatch/api/outbox/requeue", json={"key": "alert:nope"},
+                       headers={CSRF_HEADER: "1"}).status_code == 404
+    after = {e["id"]: e for e in client.get("/aiwatch/api/events").json()["items"]}
+    assert after[failed["id"]]["alert_state"] == "pending" and after[failed["id"]]["failed"] == []
+
+    first = client.get("/aiwatch/api/events?limit=1").json()
+    second = client.get("/aiwatch/api/events?limit=1&offset=1").json()
+    assert first["items"][0]["id"] == data["items"][0]["id"] and second["items"][0]["id"] == data["items"][1]["id"]
+
+
+def test_model_api_lists_versions_plots_labels_and_the_last_retraining(filled, token):
+    from aiwatch.store import Store
+    from aiwatch.store.labels import add_label
+
+    store = Store(filled.db_url)
+    add_label(store, 1, 1, "slack", who="U1")
+    add_label(store, 2, 0, "file", who="analyst", at=datetime(2000, 1, 1, tzinfo=UTC))  # before the training
+    run = DagRunInfo(dag_id="retrain_classifier", run_id="asset_triggered__2026-01-02T00:00:00+00:00",
+                     state="success", run_type="asset_triggered", queued_at=None,
+                     start_date=datetime(2026, 1, 2, tzinfo=UTC), end_date=datetime(2026, 1, 2, 0, 1, tzinfo=UTC))
+    client = client_for(filled, FakeAirflow({}, run), token)
+    data = client.get("/aiwatch/api/model").json()
+    model = data["model"]
+    assert model["live"] == "v0001" and [v["name"] for v in model["versions"]] == ["v0001"]
+    version = model["versions"][0]
+    assert version["live"] and 0.5 < version["metrics"]["f1"] <= 1 and version["threshold"] > 0
+    assert version["plots"] == ["cv.confusion.png", "cv.pr_curve.png"]
+    assert model["labels_total"] == 2 and model["labels_since_training"] == 1
+    assert data["retrain_last_run"]["state"] == "success"
+    assert data["retrain_run_url"] == "/dags/retrain_classifier/runs/asset_triggered__2026-01-02T00%3A00%3A00%2B00%3A00"
+    for url in data["plot_urls"]["v0001"]:
+        png = client.get(url)
+        assert png.status_code == 200 and png.headers["content-type"] == "image/png" and png.content[:4] == b"\x89PNG"
+    assert client.get("/aiwatch/api/model/versions/v0001/plots/..%2Fmeta.json").status_code == 404
+    assert client.get("/aiwatch/api/model/versions/v0001/plots/meta.json").status_code == 404
+    page = client.get("/aiwatch/model").text
+    assert "v0001" in page and "asset_triggered__2026-01-02" in page and 'id="labels-since">1 ' in page
+
+
+def test_pages_escape_every_value_from_a_feed(filled, token):
+    client = client_for(filled, token=token)
+    events = client.get("/aiwatch/events")
+    assert events.status_code == 200 and events.headers["content-type"].startswith("text/html")
+    assert HOSTILE_TITLE not in events.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in events.text
+    assert "<script" not in events.text.replace('<script src="static/ui.js" defer></script>', "")
+    assert "Mistral" in events.text and "msg_too_long" in events.text and 'class="requeue"' in events.text
+    feeds = client.get("/aiwatch/feeds?sort=name&desc=true")
+    assert feeds.status_code == 200 and 'aria-sort="descending"' in feeds.text
+    assert feeds.text.index('data-feed="maghreb-wire"') < feeds.text.index('data-feed="atlas-tech"')
+    assert "the server answered HTTP 500" in feeds.text
+    assert client.get("/aiwatch/static/ui.js").status_code == 200
+
+
+def test_openapi_schema_documents_the_api(settings):
+    schema = client_for(settings).get("/aiwatch/openapi.json").json()
+    assert set(schema["paths"]) == {"/api/feeds", "/api/events", "/api/outbox/requeue", "/api/model",
+                                    "/api/model/versions/{version}/plots/{name}"}
+    assert list(schema["paths"]["/api/outbox/requeue"]) == ["post"]
+    assert all(list(ops) == ["get"] for path, ops in schema["paths"].items() if path != "/api/outbox/requeue")
+    assert "FeedOut" in schema["components"]["schemas"] and "EventRow" in schema["components"]["schemas"]
+    assert schema["paths"]["/api/feeds"]["get"]["security"]  # Airflow's bearer/OAuth2 scheme
+
+
+def test_airflow_plugin_registers_the_app_and_the_nav_entry():
+    from aiwatch_ui_plugin import AIWatchUIPlugin
+
+    assert AIWatchUIPlugin.fastapi_apps[0]["url_prefix"] == "/aiwatch"
+    view = AIWatchUIPlugin.external_views[0]
+    assert view["name"] == "Morocco AI Watch" and view["href"] == "aiwatch/" and view["destination"] == "nav"

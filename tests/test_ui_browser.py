@@ -1,0 +1,307 @@
+"""The operator's view in a real browser: Debian's headless Chromium, driven by Selenium through
+Debian's chromedriver, against a real Airflow api-server on loopback in a fresh AIRFLOW_HOME.
+
+The store is filled by a real ``airflow dags test morocco_ai_watch`` run (demo news web, a failing
+feed, a feed with a hostile headline; Slack stand-in refusing the first post), so the failing feed's
+link leads to a real mapped poll_feed task instance. Screenshots go to var/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from aiwatch.devserver import Route
+from conftest import REPO
+from test_dag import slack_connection, stop_processes_of_home
+from test_ui_api import HOSTILE_FEED, HOSTILE_PAGE, HOSTILE_TITLE
+
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+SCREENSHOTS = REPO / "var" / "screenshots"
+pytestmark = pytest.mark.airflow
+
+
+def refusing_first_alert():
+    """The Slack stand-in refusing the first post to the alerts channel (task-failure notices to the ops
+    channel go through, whatever their order)."""
+    from slack_standin import SlackStandIn
+
+    class Refusing(SlackStandIn):
+        refused = False
+
+        def _record_call(self, method, params):  # type: ignore[no-untyped-def]
+            fault = super()._record_call(method, params)
+            if (fault is None and method == "chat.postMessage" and not self.refused
+                    and str(params.get("channel", "")).lstrip("#") == "morocco-ai-watch"):
+                self.refused = True
+                return "msg_too_long"
+            return fault
+
+    return Refusing(token="xoxb-test")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """Debian's chromium and chromedriver, installed with apt when missing (never a browser download)."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        steps = [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"]]
+        for step in steps:
+            try:
+                done = subprocess.run(step, env=env, capture_output=True, text=True, timeout=900)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                done = subprocess.CompletedProcess(step, 1, "", str(exc))
+            if done.returncode != 0:
+                message = f"could not install chromium with `{' '.join(step)}`: {done.stderr[-500:]}"
+                if os.environ.get("CI"):
+                    pytest.fail(message)
+                pytest.skip(message)
+    return CHROMIUM
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(base: str, log: Path, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=2).status == 200:
+                return
+        except OSError:
+            time.sleep(1)
+    pytest.fail("api-server never became healthy:\n" + log.read_text()[-3000:])
+
+
+def _request(url: str, *, token: str | None = None, data: dict | None = None) -> tuple[int, bytes, dict]:
+    headers = {"Content-Type": "application/json"} if data is not None else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=json.dumps(data).encode() if data is not None else None,
+                                     headers=headers, method="POST" if data is not None else "GET")
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            return None
+
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=15) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), dict(exc.headers)
+
+
+@pytest.fixture(scope="module")
+def airflow_ui(tmp_path_factory, model_registry, chromium):
+    """A filled store, a real DAG run in a fresh Airflow home, and its api-server on a free port."""
+    from aiwatch.devserver import DevServer
+    from conftest import DEMO_SITE
+
+    tmp = tmp_path_factory.mktemp("ui-browser")
+    home = tmp / "airflow-home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "WATCH_"))}
+    env.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
+               AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+               AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin", WATCH_MODEL_DIR=str(model_registry),
+               WATCH_DB_URL=f"sqlite:///{tmp / 'watch.db'}", WATCH_ALLOW_PRIVATE_NETWORKS="1",
+               WATCH_DATA_DIR=str(tmp), PATH="/usr/bin:/bin")
+    with DevServer(DEMO_SITE) as web, refusing_first_alert() as slack:
+        web.add("/broken/feed.xml", Route(status=500, body=b"down"))
+        web.add("/hostile/feed.xml", Route(body=HOSTILE_FEED.format(base=web.base_url).encode(),
+                                           content_type="application/rss+xml"))
+        web.add("/hostile/mistral.html", Route(body=HOSTILE_PAGE.encode()))
+        feeds = [{"name": n, "url": web.url(f"/{n}/feed.xml"), "lang": lang}
+                 for n, lang in [("atlas-tech", "fr"), ("maghreb-wire", "en"), ("akhbar-raqmiya", "ar")]]
+        feeds += [{"name": "broken", "url": web.url("/broken/feed.xml")},
+                  {"name": "hostile", "url": web.url("/hostile/feed.xml"), "lang": "en"}]
+        (tmp / "feeds.yaml").write_text(yaml.safe_dump({"feeds": feeds}), encoding="utf-8")
+        env["WATCH_FEEDS_FILE"] = str(tmp / "feeds.yaml")
+        for command in (["db", "migrate"], ["dags", "reserialize"]):
+            done = subprocess.run([AIRFLOW, *command], env=env, cwd=tmp, capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        run = subprocess.run([AIRFLOW, "dags", "test", "morocco_ai_watch"], cwd=tmp, capture_output=True, text=True,
+                             env=dict(env, AIRFLOW_CONN_SLACK_API_DEFAULT=slack_connection(slack)), timeout=600)
+        assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+
+    port = _free_port()
+    log_path = tmp / "api-server.log"
+    log = log_path.open("w")
+    server = subprocess.Popen([AIRFLOW, "api-server", "--port", str(port), "--host", "127.0.0.1"], env=env, cwd=tmp,
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, log_path)
+        password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())["admin"]
+        yield {"base": base, "password": password, "home": home, "log": log_path}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        stop_processes_of_home(home)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium, tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(chromium)
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,860"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _shot(driver, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    assert path.stat().st_size > 5_000
+    return path
+
+
+def test_the_operator_view_in_the_airflow_ui(airflow_ui, browser):
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base = airflow_ui["base"]
+    wait = WebDriverWait(browser, 60)
+
+    # Without a session: the API says 401 and the page sends the browser to Airflow's login.
+    status, _, _ = _request(f"{base}/aiwatch/api/feeds")
+    assert status == 401
+    status, _, headers = _request(f"{base}/aiwatch/feeds")
+    assert status == 303 and "/auth/login" in headers["location"]
+    # A bearer token from Airflow's own /auth/token works; the re-queue refuses a request without the header.
+    status, body, _ = _request(f"{base}/auth/token", data={"username": "admin", "password": airflow_ui["password"]})
+    token = json.loads(body)["access_token"]
+    assert _request(f"{base}/aiwatch/api/feeds", token=token)[0] == 200
+    assert _request(f"{base}/aiwatch/api/outbox/requeue", token=token, data={"key": "x"})[0] == 403
+    # A retraining queued through Airflow's REST API (no scheduler here, so it stays queued).
+    status, body, _ = _request(f"{base}/api/v2/dags/retrain_classifier/dagRuns", token=token,
+                               data={"logical_date": None})
+    assert status == 200, body
+    retrain_run = json.loads(body)["dag_run_id"]
+
+    # Log in through Airflow's login page, landing on our view inside the UI.
+    browser.get(f"{base}/plugin/morocco-ai-watch")
+    wait.until(ec.presence_of_element_located((By.NAME, "username"))).send_keys("admin")
+    browser.find_element(By.NAME, "password").send_keys(airflow_ui["password"])
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda d: "/plugin/morocco-ai-watch" in d.current_url and "login" not in d.current_url)
+    nav = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "a[href$='plugin/morocco-ai-watch']")))
+    assert nav.is_displayed()
+    frame = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "iframe[title='Morocco AI Watch']")))
+    browser.switch_to.frame(frame)
+
+    # Feeds: the failing feed first, its error in words, a link to its poll_feed task log.
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#feeds tbody tr")))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#feeds tbody tr")
+    assert [r.get_attribute("data-feed") for r in rows][0] == "broken"
+    assert {r.get_attribute("data-feed") for r in rows} == {"atlas-tech", "maghreb-wire", "akhbar-raqmiya", "broken",
+                                                            "hostile"}
+    broken = rows[0]
+    assert "failing" in broken.text and "the server answered HTTP 500 (Internal Server Error)" in broken.text
+    ok_row = browser.find_element(By.CSS_SELECTOR, "tr[data-feed='maghreb-wire']")
+    assert "ok" in ok_row.text and "100%" in ok_row.text
+    log_link = broken.find_element(By.CSS_SELECTOR, "a.log")
+    assert "/tasks/poll_feed/mapped/" in log_link.get_attribute("href")
+    browser.switch_to.default_content()
+    _shot(browser, "feeds")
+    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='Morocco AI Watch']"))
+    browser.find_element(By.CSS_SELECTOR, "a[data-sort='name']").click()
+    wait.until(lambda d: "sort=name" in d.execute_script("return location.search"))
+    names = [r.get_attribute("data-feed") for r in browser.find_elements(By.CSS_SELECTOR, "#feeds tbody tr")]
+    assert names == sorted(names)
+
+    # Events: parties, articles with outlet/language/score, alert states; the hostile title is text.
+    browser.find_element(By.ID, "nav-events").click()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "section.event")))
+    page = browser.find_element(By.TAG_NAME, "main").text
+    assert "Mistral AI" in page and "OpenAI" in page and "Ministry of Digital Transition" in page
+    titles = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "section.event .title")]
+    assert HOSTILE_TITLE in titles
+    assert browser.execute_script("return document.querySelectorAll('main script').length") == 0
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018 - the script in the headline never ran
+    assert browser.find_elements(By.CSS_SELECTOR, ".alert .state.sent")
+    assert browser.find_elements(By.CSS_SELECTOR, "a[href^='https://slack.com/archives/']")
+    failed = browser.find_element(By.CSS_SELECTOR, "ul.failed li")
+    assert "msg_too_long" in failed.text
+    key = failed.get_attribute("data-key")
+    browser.execute_script("arguments[0].closest('section').scrollIntoView()", failed)
+    browser.switch_to.default_content()
+    _shot(browser, "events")
+    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='Morocco AI Watch']"))
+    browser.find_element(By.CSS_SELECTOR, "button.requeue").click()
+    outcome = browser.find_element(By.CSS_SELECTOR, "ul.failed li .outcome")
+    wait.until(lambda _d: outcome.text.startswith("re-queued"))
+    assert "pending" in outcome.text
+    status, body, _ = _request(f"{base}/aiwatch/api/events", token=token)
+    states = {m["key"]: m for e in json.loads(body)["items"] for m in ([e["alert"]] if e["alert"] else [])}
+    assert states[key]["state"] == "pending"
+
+    # Model: the live version, metrics, its plots (loaded), labels, the queued retraining.
+    browser.find_element(By.ID, "nav-model").click()
+    wait.until(ec.presence_of_element_located((By.ID, "versions")))
+    assert browser.find_element(By.ID, "live").text == "v0001"
+    assert "live" in browser.find_element(By.CSS_SELECTOR, "tr[data-version='v0001']").text
+    images = browser.find_elements(By.CSS_SELECTOR, "section.plots img")
+    assert len(images) == 2
+    for image in images:
+        browser.execute_script("arguments[0].scrollIntoView()", image)
+        wait.until(lambda d, img=image: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth",
+                                                         img))
+    retrain = browser.find_element(By.ID, "retrain").text
+    assert retrain_run in retrain and "queued" in retrain
+    browser.execute_script("window.scrollTo(0, 0)")
+    browser.switch_to.default_content()
+    _shot(browser, "model")
+
+    # The failing feed's link opens its task instance in the Airflow UI itself (not a UI inside the frame).
+    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='Morocco AI Watch']"))
+    browser.find_element(By.ID, "nav-feeds").click()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "tr[data-feed='broken'] a.log"))).click()
+    browser.switch_to.default_content()
+    wait.until(lambda d: "/tasks/poll_feed/mapped/" in d.current_url)
+    wait.until(lambda d: "broken" in d.find_element(By.TAG_NAME, "body").text)
+    _shot(browser, "task-log")
+
+
+def test_screenshots_are_copied_for_the_readme_when_asked():
+    """`UPDATE_SCREENSHOTS=1` copies the browser test's screenshots to docs/screenshots/ for the README."""
+    if not os.environ.get("UPDATE_SCREENSHOTS"):
+        pytest.skip("set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/ from var/screenshots/")
+    target = REPO / "docs" / "screenshots"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("feeds", "events", "model"):
+        shutil.copy2(SCREENSHOTS / f"{name}.png", target / f"{name}.png")
