@@ -23,15 +23,18 @@ from aiwatch.classify import classify_new
 from aiwatch.config import Feed, Settings, load_feeds
 from aiwatch.feeds import poll
 from aiwatch.fetcher import Fetcher, FetchLimits
-from aiwatch.pages import HostGate, fetch_pages
+from aiwatch.pages import HostGate, iter_pages
 from aiwatch.slack.gateway import SlackGateway
 from aiwatch.store import Store, repo, upgrade
+from aiwatch.store.repo import PageOutcome
 from aiwatch.urls import host_of
 
 log = logging.getLogger(__name__)
 
 #: Steps after polling that every healthy cycle records; a missing one means the step failed.
 CORE_STEPS = ("fetch", "classify", "group", "compose", "deliver")
+#: Page outcomes stored per transaction while the rest of the cycle's pages are still being extracted.
+SAVE_BATCH = 50
 
 
 class FeedFailed(Exception):
@@ -128,6 +131,23 @@ def poll_feed(settings: Settings, feed: Feed, run_id: str, *, now: datetime | No
     return stats
 
 
+def _dated_articles(store: Store, ids: list[int]) -> set[int]:
+    """Articles the feed already dated: the page's date would be ignored (see repo.save_pages), so
+    their pages skip the date search (about 13% of the extraction time)."""
+    from sqlalchemy import select
+
+    from aiwatch.store.models import Article
+
+    def work(session: Any) -> set[int]:
+        dated: set[int] = set()
+        for start in range(0, len(ids), 500):
+            dated.update(session.scalars(select(Article.id).where(
+                Article.id.in_(ids[start:start + 500]), Article.published_at.is_not(None))))
+        return dated
+
+    return store.read(work) if ids else set()
+
+
 def fetch_and_extract(settings: Settings, run_id: str, *, fetcher: Fetcher | None = None) -> dict[str, Any]:
     """Fetch and extract every page not yet fetched (bounded per cycle), storing text or the reason."""
     store = open_store(settings)
@@ -135,10 +155,24 @@ def fetch_and_extract(settings: Settings, run_id: str, *, fetcher: Fetcher | Non
     waiting = repo.hosts_in_backoff(store)
     gate = HostGate(settings.per_host_limit, {h: t.timestamp() for h, t in waiting.items()})
     jobs = repo.pending_pages(store, settings.max_pages_per_cycle, skip_hosts=waiting)
+    dated = _dated_articles(store, [job.article_id for job in jobs])
+    outcomes: list[PageOutcome] = []
+    saved = {"ok": 0, "failed": 0, "deferred": 0, "duplicate": 0}
+
+    def save(batch: list[PageOutcome]) -> None:
+        for key, count in repo.save_pages(store, batch).items():
+            saved[key] = saved.get(key, 0) + count
+
+    # Pages are stored in order, a batch at a time, while later pages are still being extracted:
+    # storing (and fingerprinting) overlaps extraction, and a crash loses at most one batch.
     with _fetcher(settings, settings.max_page_bytes, fetcher) as client:
-        outcomes = fetch_pages(jobs, client, workers=settings.fetch_workers, per_host=settings.per_host_limit,
-                               max_bytes=settings.max_page_bytes, gate=gate)
-    saved = repo.save_pages(store, outcomes)
+        for outcome in iter_pages(jobs, client, workers=settings.fetch_workers, per_host=settings.per_host_limit,
+                                  max_bytes=settings.max_page_bytes, gate=gate, dated=dated):
+            outcomes.append(outcome)
+            if len(outcomes) % SAVE_BATCH == 0:
+                save(outcomes[-SAVE_BATCH:])
+        if len(outcomes) % SAVE_BATCH:
+            save(outcomes[-(len(outcomes) % SAVE_BATCH):])
     for host, until in gate.not_before.items():
         if host not in waiting and until > time.time():
             repo.set_host_backoff(store, host, until - time.time(), "Retry-After on an article page")

@@ -5,24 +5,41 @@ host that answers 429/503 with Retry-After is left alone for that long: its rema
 *deferred* to a later cycle rather than hammered. A page that fails for good (404, too big, not
 HTML, blocked address...) keeps the feed's title and summary, records the reason, and is still
 classified; it is never fetched again.
+
+Extraction is CPU-bound and holds the GIL, so threads alone use one core however many there are.
+For a batch of pages on a machine with several cores, extraction runs in a pool of worker
+processes (one per usable core) while the threads keep downloading: the threads overlap the
+network, the processes use every core. The worker runs the very same
+:func:`aiwatch.extract.extract_article` on the very same bytes, so results are identical to the
+sequential path. Pages waiting for a worker are bounded (memory stays flat however many pages a
+cycle fetches), and if the pool breaks (a worker killed, or processes not allowed where we run),
+the remaining pages are extracted in the threads as before: no page is lost.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Collection, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 
-from aiwatch.extract import ExtractError, extract_article
-from aiwatch.fetcher import Fetcher, FetchError
+from aiwatch.extract import Extracted, ExtractError, extract_article, extract_in_worker
+from aiwatch.fetcher import Fetcher, FetchError, Response
 from aiwatch.store.repo import PageJob, PageOutcome
 
 log = logging.getLogger(__name__)
 
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+#: Below this many pages extraction stays in the fetching threads: starting processes costs more than it saves.
+MIN_PAGES_FOR_PROCESSES = 16
+#: Downloaded pages allowed to wait for a worker process, per process (bounds memory, keeps workers fed).
+QUEUED_PER_PROCESS = 4
 
 
 class HostGate:
@@ -46,8 +63,21 @@ class HostGate:
             self.not_before[host] = max(self.not_before.get(host, 0), time.time() + seconds)
 
 
-def fetch_one(job: PageJob, fetcher: Fetcher, gate: HostGate, max_bytes: int) -> PageOutcome:
-    """Fetch and extract one page; every failure becomes an outcome with a reason, never an exception."""
+def usable_cores() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. under a container's cpuset), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def extraction_processes(pages: int, cores: int | None = None) -> int:
+    """Worker processes worth starting for ``pages`` pages: one per core, none on one core or for few pages."""
+    cores = usable_cores() if cores is None else cores
+    return cores if cores > 1 and pages >= MIN_PAGES_FOR_PROCESSES else 0
+
+
+def _download(job: PageJob, fetcher: Fetcher, gate: HostGate, max_bytes: int) -> Response | PageOutcome:
+    """The page's response, or the outcome saying why there is none (deferred, failed, empty)."""
     if gate.blocked(job.outlet):
         return PageOutcome(job.article_id, "deferred", error=f"host {job.outlet} asked us to wait (Retry-After)")
     with gate.semaphore(job.outlet):
@@ -62,10 +92,13 @@ def fetch_one(job: PageJob, fetcher: Fetcher, gate: HostGate, max_bytes: int) ->
             return PageOutcome(job.article_id, "failed", http_status=exc.status, error=str(exc)[:1000])
     if response.status == 304 or not response.body:
         return PageOutcome(job.article_id, "failed", http_status=response.status, error="empty-body: no content")
-    try:
-        extracted = extract_article(response.body, response.final_url, response.content_type, lang_hint=job.lang)
-    except ExtractError as exc:
-        return PageOutcome(job.article_id, "failed", http_status=response.status, error=f"{exc}: {job.url}"[:1000])
+    return response
+
+
+def _outcome(job: PageJob, response: Response, extracted: Extracted | tuple[str, str]) -> PageOutcome:
+    if not isinstance(extracted, Extracted):
+        return PageOutcome(job.article_id, "failed", http_status=response.status,
+                           error=f"{extracted[1]}: {job.url}"[:1000])
     return PageOutcome(
         job.article_id, "ok", text=extracted.text, page_title=extracted.title, published=extracted.published,
         lang=extracted.lang, site_name=extracted.site_name, encoding=extracted.encoding,
@@ -73,15 +106,139 @@ def fetch_one(job: PageJob, fetcher: Fetcher, gate: HostGate, max_bytes: int) ->
     )
 
 
-def fetch_pages(jobs: Sequence[PageJob], fetcher: Fetcher, *, workers: int, per_host: int, max_bytes: int,
-                gate: HostGate | None = None) -> list[PageOutcome]:
-    """Fetch many pages concurrently; results come back in the order of ``jobs``."""
+def _extract_here(job: PageJob, response: Response, with_date: bool = True) -> PageOutcome:
+    try:
+        extracted: Extracted | tuple[str, str] = extract_article(
+            response.body, response.final_url, response.content_type, lang_hint=job.lang, with_date=with_date)
+    except ExtractError as exc:
+        extracted = (exc.reason, str(exc))
+    return _outcome(job, response, extracted)
+
+
+def fetch_one(job: PageJob, fetcher: Fetcher, gate: HostGate, max_bytes: int, with_date: bool = True) -> PageOutcome:
+    """Fetch and extract one page; every failure becomes an outcome with a reason, never an exception."""
+    result = _download(job, fetcher, gate, max_bytes)
+    return result if isinstance(result, PageOutcome) else _extract_here(job, result, with_date)
+
+
+@dataclass
+class _Pending:
+    """A downloaded page handed to a worker process; the response is kept until its result is in."""
+
+    job: PageJob
+    response: Response
+    future: Future[Extracted | tuple[str, str]]
+    with_date: bool
+
+
+class _ProcessExtraction:
+    """Extraction in worker processes with a bounded queue; falls back to the calling thread if the pool breaks."""
+
+    def __init__(self, processes: int) -> None:
+        # fork: the workers inherit the imported extractor (no re-import of trafilatura, nor of the
+        # caller's __main__, which for an Airflow task is the whole of Airflow). The workers are all
+        # started here, before any fetching thread exists, and only ever run extract_article.
+        self._pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork"))
+        self._pool.submit(os.getpid).result(timeout=60)
+        self._slots = threading.BoundedSemaphore(processes * QUEUED_PER_PROCESS)
+        self.processes = processes
+        self.broken = False
+        self.retried_here = 0
+
+    def submit(self, job: PageJob, response: Response, with_date: bool) -> _Pending | PageOutcome:
+        if not self.broken:
+            self._slots.acquire()
+            try:
+                future = self._pool.submit(extract_in_worker, response.body, response.final_url,
+                                           response.content_type, job.lang, with_date)
+            except (BrokenProcessPool, RuntimeError) as exc:
+                self._slots.release()
+                self._mark_broken(exc)
+            else:
+                future.add_done_callback(lambda done: self._done(done, response))
+                return _Pending(job, response, future, with_date)
+        return _extract_here(job, response, with_date)
+
+    def _done(self, future: Future[Extracted | tuple[str, str]], response: Response) -> None:
+        self._slots.release()
+        if not future.cancelled() and future.exception() is None:
+            response.body = b""  # extracted: the bytes are no longer needed (kept only to redo a failed page)
+
+    def collect(self, pending: _Pending) -> PageOutcome:
+        try:
+            return _outcome(pending.job, pending.response, pending.future.result())
+        except Exception as exc:  # a worker died (OOM, signal) or the pool broke: extract here instead
+            self._mark_broken(exc)
+            self.retried_here += 1
+            return _extract_here(pending.job, pending.response, pending.with_date)
+
+    def _mark_broken(self, exc: BaseException) -> None:
+        if not self.broken:
+            log.warning("extraction worker pool unusable (%s: %s); extracting in threads instead",
+                        type(exc).__name__, exc)
+        self.broken = True
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_processes(processes: int) -> _ProcessExtraction | None:
+    if processes <= 0:
+        return None
+    try:
+        return _ProcessExtraction(processes)
+    except Exception as exc:  # e.g. a daemonic process may not have children, or fork is unavailable
+        log.warning("cannot start %d extraction processes (%s: %s); extracting in threads", processes,
+                    type(exc).__name__, exc)
+        return None
+
+
+def iter_pages(jobs: Sequence[PageJob], fetcher: Fetcher, *, workers: int, per_host: int, max_bytes: int,
+               gate: HostGate | None = None, processes: int | None = None,
+               dated: Collection[int] = ()) -> Iterator[PageOutcome]:
+    """Fetch and extract many pages concurrently, yielding outcomes in the order of ``jobs`` as they
+    are ready, so the caller can store early pages while later ones are still being extracted.
+
+    ``processes``: worker processes for extraction (0 = in the fetching threads); by default one
+    per usable core when the batch is big enough (:func:`extraction_processes`). ``dated``: article
+    ids the feed already dated, whose pages need no date search (their outcome's ``published`` is None).
+    """
     gate = gate or HostGate(per_host)
     if not jobs:
-        return []
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs))), thread_name_prefix="page") as pool:
-        outcomes = list(pool.map(lambda job: fetch_one(job, fetcher, gate, max_bytes), jobs))
-    reasons = Counter((o.error or "").split(":", 1)[0] for o in outcomes if o.status == "failed")
+        return
+    started = time.monotonic()
+    reasons: Counter[str] = Counter()
+    pool = _start_processes(extraction_processes(len(jobs)) if processes is None else processes)
+    try:
+        if pool is None:
+            def work(job: PageJob) -> _Pending | PageOutcome:
+                return fetch_one(job, fetcher, gate, max_bytes, job.article_id not in dated)
+        else:
+            def work(job: PageJob) -> _Pending | PageOutcome:
+                result = _download(job, fetcher, gate, max_bytes)
+                if isinstance(result, PageOutcome):
+                    return result
+                return pool.submit(job, result, job.article_id not in dated)
+
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs))), thread_name_prefix="page") as threads:
+            for future in [threads.submit(work, job) for job in jobs]:
+                item = future.result()
+                outcome = pool.collect(item) if isinstance(item, _Pending) and pool is not None else item
+                if outcome.status == "failed":
+                    reasons[(outcome.error or "").split(":", 1)[0]] += 1
+                yield outcome  # type: ignore[misc]
+    finally:
+        if pool is not None:
+            pool.close()
     if reasons:
         log.info("page failures by reason: %s", dict(reasons.most_common()))
-    return outcomes
+    where = f"{pool.processes} processes ({pool.retried_here} pages redone in threads)" if pool else "threads"
+    log.info("pages fetched=%d in %.1fs, extraction in %s", len(jobs), time.monotonic() - started, where)
+
+
+def fetch_pages(jobs: Sequence[PageJob], fetcher: Fetcher, *, workers: int, per_host: int, max_bytes: int,
+                gate: HostGate | None = None, processes: int | None = None,
+                dated: Collection[int] = ()) -> list[PageOutcome]:
+    """Fetch many pages concurrently; results come back in the order of ``jobs`` (see :func:`iter_pages`)."""
+    return list(iter_pages(jobs, fetcher, workers=workers, per_host=per_host, max_bytes=max_bytes, gate=gate,
+                           processes=processes, dated=dated))
