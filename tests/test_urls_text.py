@@ -51,3 +51,35 @@ def test_simhash_near_duplicates():
     assert near_duplicate(simhash(text), simhash(edited), 8)
     assert not near_duplicate(simhash(text), simhash(other))
     assert simhash("trop court") is None
+
+
+def _simhash_reference(text: str, shingle: int = 3) -> int | None:
+    """The original bit-by-bit SimHash: stored fingerprints must never change meaning."""
+    import hashlib
+
+    from aiwatch.textutil import normalise_for_match
+
+    words = normalise_for_match(text).split()
+    if len(words) < 12:
+        return None
+    weights = [0] * 64
+    for i in range(len(words) - shingle + 1):
+        value = int.from_bytes(hashlib.blake2b(" ".join(words[i:i + shingle]).encode(), digest_size=8).digest(), "big")
+        for bit in range(64):
+            weights[bit] += 1 if value >> bit & 1 else -1
+    result = sum(1 << bit for bit in range(64) if weights[bit] > 0)
+    return result - (1 << 64) if result >= 1 << 63 else result
+
+
+def test_vectorised_simhash_equals_the_reference_bit_for_bit():
+    import random
+
+    from aiwatch.textutil import simhash
+
+    rnd = random.Random(7)
+    vocab = ["maroc", "mistral", "accord", "الذكاء", "الاصطناعي", "intelligence", "signe", "rabat"] + \
+        [f"w{i}" for i in range(400)]
+    texts = [" ".join(rnd.choice(vocab) for _ in range(rnd.randint(3, 2000))) for _ in range(200)]
+    texts += ["one two three four five six seven eight nine ten eleven twelve", "x " * 12, "x " * 40, ""]
+    for text in texts:
+        assert simhash(text) == _simhash_reference(text)

@@ -12,6 +12,8 @@ import html
 import re
 import unicodedata
 
+import numpy as np
+
 _TAG_RE = re.compile(r"<[^>]{0,2000}>")
 _WS_RE = re.compile(r"\s+")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u2028\u2029\ufeff]")
@@ -59,18 +61,21 @@ def title_key(title: str) -> str | None:
     return hashlib.sha1(" ".join(words).encode()).hexdigest()[:20]
 
 
+_BITS = np.arange(64, dtype=np.uint64)
+
+
 def simhash(text: str, shingle: int = 3) -> int | None:
     """64-bit SimHash over word shingles (signed, to fit a BIGINT); None for texts too short to judge."""
     words = normalise_for_match(text).split()
     if len(words) < 12:
         return None
-    weights = [0] * 64
-    for i in range(len(words) - shingle + 1):
-        digest = hashlib.blake2b(" ".join(words[i : i + shingle]).encode(), digest_size=8).digest()
-        value = int.from_bytes(digest, "big")
-        for bit in range(64):
-            weights[bit] += 1 if value >> bit & 1 else -1
-    result = sum(1 << bit for bit in range(64) if weights[bit] > 0)
+    digests = b"".join(hashlib.blake2b(" ".join(words[i : i + shingle]).encode(), digest_size=8).digest()
+                       for i in range(len(words) - shingle + 1))
+    # Bit b of the fingerprint is set when more shingles have bit b set than not. Counting the bits of
+    # all shingles at once in NumPy is what keeps this off the cycle's critical path (it runs per page).
+    values = np.frombuffer(digests, dtype=">u8").astype(np.uint64)
+    ones = ((values[:, None] >> _BITS) & np.uint64(1)).sum(axis=0)
+    result = sum(1 << bit for bit in np.flatnonzero(2 * ones > len(values)).tolist())
     return result - (1 << 64) if result >= 1 << 63 else result
 
 
