@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiwatch import alerts, feedback
+from aiwatch import alerts, cycle, feedback
 from aiwatch.cycle import run_cycle
 from aiwatch.slack.gateway import SlackFatal, SlackGateway, make_client
 from aiwatch.store import Store, outbox
@@ -144,14 +144,14 @@ def test_invalid_auth_fails_loudly_and_keeps_alerts_pending(demo_settings, slack
         _cycle_then_deliver(demo_settings, bad)
     store = Store(demo_settings.db_url)
     assert slack.posts == [] and "sent" not in outbox.state_counts(store)
+    summary = cycle.summarise(demo_settings, "cycle__bad")
+    assert summary.pending > 0 and "NOT SENT: Slack refused us" in summary.text() and "invalid_auth" in summary.text()
     alerts.deliver(demo_settings, "cycle__fixed", gateway_for(slack))  # token fixed: everything goes, once
     keys = [p["metadata"]["event_payload"]["key"] for p in slack.posts]
     assert keys and len(keys) == len(set(keys))
 
 
 def _cycle_then_deliver(settings, gateway):
-    from aiwatch import cycle
-
     run_id = "cycle__bad"
     for feed in cycle.prepare(settings):
         cycle.poll_feed(settings, feed, run_id)

@@ -299,7 +299,8 @@ def _deliver_one(settings: Settings, store: Store, gateway: SlackGateway | None,
         return "unavailable"
     except SlackFatal as exc:
         outbox.mark_retry(store, row, str(exc), row.state)
-        repo.record_step(store, run_id, "deliver", {**counts, "error": str(exc), "mode": "slack"})
+        repo.record_step(store, run_id, "deliver", {**counts, "error": str(exc), "mode": "slack",
+                                                    "pending": len(outbox.deliverable(store))})
         raise
 
 

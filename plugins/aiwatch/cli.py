@@ -140,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"store at revision {upgrade(store)}")
             return 0
         if args.command == "cycle":
-            print(cycle.run_cycle(settings).text())
+            from aiwatch.airflow_bridge import slack_gateway
+
+            print(cycle.run_cycle(settings, gateway=slack_gateway(settings)).text())
             return 0
         upgrade(store)
         run_id = repo.latest_run_id(store)

@@ -220,6 +220,7 @@ class CycleSummary:
     pending: int = 0
     failed: int = 0
     slack_unavailable: str | None = None
+    slack_error: str | None = None
     outbox_file: str | None = None
     missing_steps: list[str] = field(default_factory=list)
 
@@ -256,6 +257,9 @@ class CycleSummary:
     def _alerts_line(self) -> str:
         if self.delivery_mode is None:
             return "alerts: not delivered (the send step did not run)"
+        if self.slack_error:
+            return (f"alerts: NOT SENT: Slack refused us ({self.slack_error[:200]}); {self.pending} message(s) "
+                    "wait in the outbox until the token or channel is fixed")
         if self.delivery_mode == "dry-run":
             line = (f"alerts: dry-run (no Slack connection): {self.dry_run} message(s) written to the log and "
                     f"{self.outbox_file}")
@@ -317,7 +321,8 @@ def summarise(settings: Settings, run_id: str, feed_names: list[str] | None = No
         summary.posted, summary.updated = deliver.get("sent", 0), deliver.get("updated", 0)
         summary.dry_run, summary.failed = deliver.get("dry_run", 0), deliver.get("failed", 0)
         summary.pending = deliver.get("pending", 0) + deliver.get("waiting", 0)
-        summary.slack_unavailable = deliver.get("unavailable") or deliver.get("error")
+        summary.slack_unavailable = deliver.get("unavailable")
+        summary.slack_error = deliver.get("error")
         summary.outbox_file = deliver.get("outbox_file")
         summary.alerts = summary.posted + summary.dry_run
     summary.missing_steps = [step for step in CORE_STEPS if step not in steps]
