@@ -284,3 +284,34 @@ def test_hostile_titles_reach_slack_inert_and_within_limits(settings, server, sl
         for block in post["blocks"]:
             if block["type"] == "header":
                 assert len(block["text"]["text"]) <= 150
+
+
+def test_one_aggregator_feed_on_one_host_still_threads_other_outlets(settings, server, slack, tmp_path):
+    """Several outlets' reports in one feed, every page on the same host: the pages' site names tell
+    the outlets apart, so later reports are thread replies, not swallowed as 'same outlet'."""
+    from feedgen import item, rss
+
+    def page(site: str, title: str, body: str) -> bytes:
+        return (f'<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+                f'<meta property="og:site_name" content="{site}"></head><body><article><h1>{title}</h1>'
+                + "".join(f"<p>{body} ({i})</p>" for i in range(4)) + "</article></body></html>").encode()
+
+    stories = [("Atlas Daily", "Morocco and Mistral AI sign AI memorandum of understanding",
+                "Morocco's digital transition ministry and Mistral AI signed a memorandum of understanding on "
+                "artificial intelligence in Rabat, covering public services, training and research."),
+               ("Rif Post", "Rabat signs artificial intelligence MoU with France's Mistral AI",
+                "The French start-up Mistral AI will train Moroccan civil servants and help build Arabic and "
+                "Amazigh language models under an agreement announced by the government on Friday."),
+               ("Sahara Times", "Mistral AI and Morocco seal AI memorandum of understanding",
+                "Officials in Rabat described the memorandum with Mistral AI as a first step towards joint "
+                "projects in education, health and support for Moroccan start-ups over three years.")]
+    items = []
+    for n, (site, title, body) in enumerate(stories):
+        server.add(f"/s{n}.html", body=page(site, title, body))
+        items.append(item(title, server.url(f"/s{n}.html"), summary=body))
+    server.add("/agg.xml", body=rss(*items), content_type="application/rss+xml")
+    write_feeds(settings, [{"name": "aggregator", "url": server.url("/agg.xml"), "lang": "en"}])
+    run_cycle(settings.with_(outbox_file=tmp_path / "o.jsonl"), gateway=gateway_for(slack))
+    top = slack.messages(CHANNEL)
+    assert len(top) == 1, [m["text"][:80] for m in top]
+    assert len(slack.replies(top[0]["ts"])) == 2

@@ -49,8 +49,9 @@ class ScoredArticle:
     @property
     def coverage(self) -> str:
         """Who reported it, for "at most one thread reply per outlet": the feed, and within an aggregator
-        feed (Google News) the source's host. Hosts alone would merge every feed served by one machine."""
-        return f"{self.feed}|{self.outlet}"[:255]
+        feed (Google News) the source's host and the page's site name. Hosts alone would merge every feed
+        served by one machine; one outlet's pages share their site name, so it splits nothing real."""
+        return f"{self.feed}|{self.outlet}|{(self.site_name or '').strip()}"[:255]
 
     @property
     def outlet_name(self) -> str:
