@@ -103,9 +103,10 @@ def morocco_ai_watch():
 
         return alerts.compose(Settings.from_env(), get_current_context()["run_id"])
 
-    @task
+    @task(trigger_rule="all_done")
     def send_alerts() -> dict:
-        """Deliver the outbox to Slack (or dry-run without a Slack connection); never twice."""
+        """Deliver the outbox to Slack (or dry-run without a Slack connection); never twice. Runs even when
+        an earlier step failed: messages pending from earlier runs do not depend on this run's steps."""
         from aiwatch import alerts
         from aiwatch.airflow_bridge import slack_gateway
         from aiwatch.config import Settings

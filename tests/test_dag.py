@@ -42,6 +42,7 @@ def test_dag_loads_with_expected_schedule_and_policies(dag):
     assert dag.get_task("classify").upstream_task_ids == {"fetch_pages"}
     assert dag.get_task("group_events").upstream_task_ids == {"classify"}
     assert dag.get_task("send_alerts").upstream_task_ids == {"compose_alerts"}
+    assert dag.get_task("send_alerts").trigger_rule == "all_done"
     assert all(t.on_failure_callback for t in dag.tasks)
 
 
