@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -32,6 +31,7 @@ from aiwatch.slack.gateway import (
     SlackMethodUnsupported,
     SlackRejected,
     SlackUnavailable,
+    is_channel_id,
 )
 from aiwatch.store import Store, outbox, repo
 from aiwatch.store import events as event_store
@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 
 #: Slack message metadata type carrying the outbox key: how a posted message is found again.
 METADATA_TYPE = "aiwatch_outbox"
-_CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 DIGEST_MAX_LINES = 25
 
 
@@ -138,6 +137,7 @@ def compose(settings: Settings, run_id: str, *, now: datetime | None = None) -> 
     store = Store(settings.db_url)
     version, threshold = _model_version(store, run_id, settings)
     counts: Counter[str] = Counter()
+    followed: dict[int, event_store.EventRecord] = {}
     for event_id, article_id, role in event_store.event_articles_without_message(store):
         event = event_store.event_by_id(store, event_id)
         assert event is not None
@@ -156,10 +156,13 @@ def compose(settings: Settings, run_id: str, *, now: datetime | None = None) -> 
             key=f"followup:{event.key}:{article_id}", kind="followup", channel=settings.slack_channel,
             payload=blocks.followup_message(_ref(article), summarise(article.title, article.text, article.summary)),
             event_id=event_id, article_id=article_id, parent_key=alert_key)], run_id, now)
-        view = _alert_view(store, event, version)
+        followed[event_id] = event
+    # One edit per event with new coverage, rendered once after all its replies (its outlet count).
+    for event_id, event in followed.items():
         counts["updates"] += outbox.refresh(store, outbox.NewMessage(
             key=f"update:{event.key}", kind="update", channel=settings.slack_channel,
-            payload=blocks.alert_message(view), event_id=event_id, parent_key=alert_key), run_id, now)
+            payload=blocks.alert_message(_alert_view(store, event, version)), event_id=event_id,
+            parent_key=f"alert:{event.key}"), run_id, now)
     if version is not None:
         counts["digest_lines"] = compose_digest(settings, store, version, threshold, run_id, now)
     stats = dict(counts)
@@ -305,7 +308,7 @@ def _deliver_one(settings: Settings, store: Store, gateway: SlackGateway | None,
 
 
 def _channel_known(store: Store, row: outbox.OutboxRow) -> bool:
-    return bool(row.parent_key or _CHANNEL_ID_RE.match(row.channel) or outbox.channel_id_for(store, row.channel))
+    return bool(row.parent_key or is_channel_id(row.channel) or outbox.channel_id_for(store, row.channel))
 
 
 def _in_sending_order(store: Store, rows: list[outbox.OutboxRow]) -> list[outbox.OutboxRow]:
@@ -340,7 +343,7 @@ def _reconcile(store: Store, gateway: SlackGateway, row: outbox.OutboxRow,
                parent: outbox.OutboxRow | None):  # type: ignore[no-untyped-def]
     """A previous attempt may have posted this message: look for it by its outbox key."""
     channel = (parent.slack_channel if parent else None) or outbox.channel_id_for(store, row.channel)
-    if channel is None and _CHANNEL_ID_RE.match(row.channel):
+    if channel is None and is_channel_id(row.channel):
         channel = row.channel
     if channel is None:
         log.warning("outbox %s may already be in %s, but that channel's ID is not known yet, so it cannot be "

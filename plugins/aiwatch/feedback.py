@@ -19,8 +19,7 @@ from aiwatch.store.labels import add_label, label_count_since
 log = logging.getLogger(__name__)
 
 #: Reaction names Slack may report for the two votes (skin tones and aliases included).
-_VOTES = {REACTION_RELEVANT: 1, "heavy_check_mark": 1, "white_check_mark": 1, "+1": None,
-          REACTION_NOT_RELEVANT: 0, "x": 0, "negative_squared_cross_mark": 0}
+_VOTES = {REACTION_RELEVANT: 1, "heavy_check_mark": 1, REACTION_NOT_RELEVANT: 0, "negative_squared_cross_mark": 0}
 
 
 def votes(reactions: list[tuple[str, tuple[str, ...]]]) -> dict[str, int]:

@@ -48,6 +48,11 @@ UNSUPPORTED_ERRORS = frozenset({"unknown_method"})
 
 _NON_JSON = "Received a response in a non-JSON format"
 _CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+
+
+def is_channel_id(channel: str) -> bool:
+    """A Slack channel ID (``C0123ABCD``), not a ``#name``: what conversations.* methods need."""
+    return bool(_CHANNEL_ID_RE.match(channel))
 #: How far before the first attempt a reconciling look into the channel starts (clock skew).
 _RECONCILE_MARGIN_S = 300.0
 _PAGE_SIZE = 200
