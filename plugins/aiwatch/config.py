@@ -94,6 +94,10 @@ class Settings:
     fetch_workers: int = 8
     per_host_limit: int = 2
     max_pages_per_cycle: int = 500
+    #: Attempts at one article page before it is given up and judged on the feed's text alone.
+    max_page_attempts: int = 4
+    #: Seconds a feed document may take to parse before the feed fails (large documents only).
+    feed_parse_timeout_s: float = 20.0
     feed_backoff_base_s: float = 300.0
     feed_backoff_cap_s: float = 6 * 3600.0
     model_dir: Path | None = None
@@ -118,6 +122,9 @@ class Settings:
     feedback_days: float = 14.0
     #: "host:port" pairs reachable even with the private-network guard on (tests use it; not a user knob).
     private_allowlist: frozenset[str] = field(default_factory=frozenset)
+    #: (host, address) pairs answered without DNS: tests serve stand-ins of real hosts (news.google.com)
+    #: on loopback. Not a user knob.
+    static_hosts: frozenset[tuple[str, str]] = field(default_factory=frozenset)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -142,6 +149,8 @@ class Settings:
             fetch_workers=_number(env, "WATCH_FETCH_WORKERS", cls.fetch_workers, int, 1),
             per_host_limit=_number(env, "WATCH_PER_HOST_LIMIT", cls.per_host_limit, int, 1),
             max_pages_per_cycle=_number(env, "WATCH_MAX_PAGES_PER_CYCLE", cls.max_pages_per_cycle, int, 1),
+            max_page_attempts=_number(env, "WATCH_MAX_PAGE_ATTEMPTS", cls.max_page_attempts, int, 1),
+            feed_parse_timeout_s=_number(env, "WATCH_FEED_PARSE_TIMEOUT", cls.feed_parse_timeout_s, float, 1),
             model_dir=Path(env.get("WATCH_MODEL_DIR") or var / "models"),
             slack_conn_id=env.get("WATCH_SLACK_CONN_ID") or cls.slack_conn_id,
             slack_channel=_channel(env, "WATCH_SLACK_CHANNEL", cls.slack_channel),
@@ -250,6 +259,31 @@ def parse_feeds(document: Any, source: str = "feeds file") -> list[Feed]:
     return feeds
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.safe_load that refuses a mapping with the same key twice (PyYAML keeps the last silently:
+    a second ``feeds:`` list would quietly replace the first)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                continue  # the base class reports unhashable keys itself
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse a YAML configuration document strictly: safe types only, no duplicate keys."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def load_feeds(path: Path | str) -> list[Feed]:
     """Read and validate a feeds YAML file."""
     path = Path(path)
@@ -260,7 +294,16 @@ def load_feeds(path: Path | str) -> list[Feed]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"feeds file {path} cannot be read: {exc}") from None
     try:
-        document = yaml.safe_load(text)
+        document = load_yaml(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"feeds file {path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"feeds file {yaml_error_where(path, exc)}") from None
     return parse_feeds(document, source=str(path))
+
+
+def yaml_error_where(path: Path | str, exc: yaml.YAMLError) -> str:
+    """``path:line: what is wrong`` for a YAML error, on one line."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is None:
+        return f"{path} is not valid YAML: {' '.join(str(exc).split())}"
+    return f"{path}:{mark.line + 1}: not valid YAML: {problem}"

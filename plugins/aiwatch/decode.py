@@ -94,3 +94,132 @@ def decode_bytes(body: bytes, content_type: str | None = None) -> Decoded:
         except LookupError:
             pass
     return Decoded(body.decode("utf-8", errors="replace"), "utf-8", "fallback")
+
+
+# --- feeds ---------------------------------------------------------------------------------------
+
+_XML_DECL_RE = re.compile(rb"^\s*<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9_.:\-]+)[\"']", re.I)
+_XML_DECL_TEXT_RE = re.compile(r"^(\s*<\?xml[^>]{0,200}?encoding\s*=\s*)([\"'])[A-Za-z0-9_.:\-]+\2", re.I)
+#: A document whose non-ASCII text is at least this share valid UTF-8 is UTF-8 with a few bad bytes.
+UTF8_TOLERANCE = 0.99
+#: The same when the document itself says it is UTF-8.
+DECLARED_UTF8_TOLERANCE = 0.9
+_CHARREF_RE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+_REPLACEMENT_REF = "&#xFFFD;"
+
+
+@dataclass(frozen=True)
+class DecodedFeed:
+    """Feed text as UTF-8 bytes with a matching XML declaration, ready for feedparser, plus what we
+    had to do to get there (an overruled or lying charset, replaced bytes): real problems for the log."""
+
+    body: bytes
+    encoding: str
+    source: str
+    problems: tuple[str, ...] = ()
+
+
+def _invalid_utf8_share(body: bytes) -> tuple[int, int]:
+    """(bytes sequences that are not UTF-8, non-ASCII characters that are) in ``body``."""
+    text = body.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - body.count(b"\xef\xbf\xbd")
+    return bad, sum(1 for ch in text if ord(ch) > 127) - bad
+
+
+def _feed_text(body: bytes, content_type: str | None) -> tuple[str, str, str, list[str]]:
+    for bom, encoding in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom):].decode(encoding, errors="replace"), encoding, "bom", []
+    problems: list[str] = []
+    candidates: list[tuple[str, str]] = []
+    header_label = charset_from_content_type(content_type)
+    if header_label:
+        candidates.append((header_label, "http"))
+    declared = _XML_DECL_RE.match(body[:1024])
+    if declared:
+        candidates.append((declared.group(1).decode("ascii", "ignore"), "xml"))
+    for label, source in candidates:
+        codec = _codec(label)
+        if codec is None:
+            problems.append(f"unknown charset {label!r} declared ({source}); ignored")
+            continue
+        if (label.lower() in _LATIN1_LABELS or codec == "cp1252") and _valid_utf8_with_non_ascii(body):
+            problems.append(f"charset {label!r} declared ({source}) but the bytes are UTF-8; read as UTF-8")
+            return body.decode("utf-8"), "utf-8", f"{source}-overruled", problems
+        try:
+            return body.decode(codec), codec, source, problems
+        except UnicodeDecodeError:
+            if codec == "utf-8":
+                bad, good = _invalid_utf8_share(body)
+                if good and good / (good + bad) >= DECLARED_UTF8_TOLERANCE:
+                    problems.append(f"declared UTF-8 ({source}) but {bad} invalid byte sequence(s); replaced, "
+                                    "the rest read as UTF-8")
+                    return body.decode("utf-8", errors="replace"), "utf-8", f"{source}-tolerant", problems
+            problems.append(f"charset {label!r} declared ({source}) but the bytes are not {label}")
+    if body.isascii() or _valid_utf8_with_non_ascii(body):
+        return body.decode("utf-8"), "utf-8", "xml-default", problems
+    bad, good = _invalid_utf8_share(body)
+    if good and good / (good + bad) >= UTF8_TOLERANCE:
+        problems.append(f"{bad} invalid UTF-8 byte sequence(s) replaced; the rest of the feed is valid UTF-8")
+        return body.decode("utf-8", errors="replace"), "utf-8", "utf-8-tolerant", problems
+    best = charset_normalizer.from_bytes(body[:200_000]).best()
+    if best is not None and best.encoding:
+        try:
+            text = body.decode(best.encoding, errors="replace")
+        except LookupError:
+            pass
+        else:
+            problems.append(f"no usable charset declared; detected {best.encoding}")
+            return text, best.encoding, "detected", problems
+    problems.append("charset unknown; decoded as UTF-8 with replacement characters")
+    return body.decode("utf-8", errors="replace"), "utf-8", "fallback", problems
+
+
+def repair_char_refs(text: str) -> tuple[str, int]:
+    """Numeric character references XML forbids, made harmless before parsing: a UTF-16 pair written
+    as two references (``&#55357;&#56832;``) becomes the one character it means; a lone surrogate,
+    NUL, a C0 control or a code point beyond U+10FFFF becomes U+FFFD. feedparser crashes on the whole
+    feed (UnicodeEncodeError) for one of these. Returns the text and how many were repaired."""
+    if "&#" not in text:
+        return text, 0
+    repaired = 0
+    pieces: list[str] = []
+    last = 0
+    pending_high: tuple[int, int] | None = None  # (start of the reference, value)
+
+    def value_of(match: re.Match[str]) -> int:
+        hex_digits, decimal = match.groups()
+        return int(hex_digits, 16) if hex_digits else int(decimal)
+
+    for match in _CHARREF_RE.finditer(text):
+        code = value_of(match)
+        bad = 0xD800 <= code <= 0xDFFF or code > 0x10FFFF or (code < 0x20 and code not in (9, 10, 13))
+        if not bad:
+            continue
+        pieces.append(text[last:match.start()])
+        last = match.end()
+        repaired += 1
+        if 0xDC00 <= code <= 0xDFFF and pending_high is not None and pieces[-1] == "":
+            high = pending_high[1]
+            pieces[-2] = f"&#x{0x10000 + ((high - 0xD800) << 10) + (code - 0xDC00):X};"
+            pending_high = None
+            continue
+        pending_high = (match.start(), code) if 0xD800 <= code <= 0xDBFF else None
+        pieces.append(_REPLACEMENT_REF)
+    if not repaired:
+        return text, 0
+    pieces.append(text[last:])
+    return "".join(pieces), repaired
+
+
+def decode_feed(body: bytes, content_type: str | None = None) -> DecodedFeed:
+    """Decode feed bytes ourselves (BOM, HTTP charset, XML declaration, then a tolerant UTF-8 read
+    when the document is overwhelmingly UTF-8, then detection) and hand feedparser UTF-8 it cannot
+    misread: one invalid byte in one item no longer makes it decode a whole Arabic feed as another
+    charset. Never raises."""
+    text, encoding, source, problems = _feed_text(body, content_type)
+    text, repaired = repair_char_refs(text)
+    if repaired:
+        problems.append(f"{repaired} invalid numeric character reference(s) (surrogates, NUL, controls) repaired")
+    text = _XML_DECL_TEXT_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}utf-8{m.group(2)}", text, count=1)
+    return DecodedFeed(text.encode("utf-8", errors="replace"), encoding, source, tuple(problems))

@@ -71,6 +71,12 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
+    def do_POST(self) -> None:  # noqa: N802 - http.server API
+        """POST: the request body is read into ``self.request_body`` for a callable route body to use."""
+        length = self.headers.get("Content-Length", "0")
+        self.request_body = self.rfile.read(min(int(length), 10_000_000)) if length.isdigit() else b""
+        self.do_GET()
+
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
         for key, value in headers.items():

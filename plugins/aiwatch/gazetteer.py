@@ -37,7 +37,7 @@ from typing import Any
 
 import yaml
 
-from aiwatch.config import ConfigError, project_root
+from aiwatch.config import ConfigError, load_yaml, project_root
 from classifiers.normalise import normalise
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ class Gazetteer:
         if cached is not None:
             return cached
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = load_yaml(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
