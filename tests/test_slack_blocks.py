@@ -19,7 +19,7 @@ from aiwatch.slack.blocks import (
     validate_message,
 )
 from aiwatch.slack_text import WORD_JOINER
-from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
+from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, RichTextBlock, SectionBlock
 
 URL = "https://www.hespress.com/tech/maroc-mistral-ai-123.html"
 PUBLISHED = datetime(2025, 9, 1, 9, 30, tzinfo=UTC)
@@ -44,14 +44,49 @@ def view(**changes) -> AlertView:
     return AlertView(**values)
 
 
+def rich_leaves(block: dict) -> list[dict]:
+    return [leaf for container in block.get("elements", []) if container.get("type", "").startswith("rich_text")
+            for leaf in container.get("elements", [])]
+
+
 def texts(message: dict) -> list[str]:
-    """Every text a reader can see: fallback, header, section text and fields, context elements."""
+    """Every text a reader can see: fallback, header, section text and fields, context elements,
+    rich text (a link shows as "<url|label>", so the link checks below read it like mrkdwn)."""
     found = [message["text"]]
     for block in message["blocks"]:
+        if block["type"] == "rich_text":
+            line = ""
+            for leaf in rich_leaves(block):
+                line += f"<{leaf['url']}|{leaf.get('text', '')}>" if leaf["type"] == "link" else leaf["text"]
+            found.append(line)
+            continue
         if block.get("text"):
             found.append(block["text"]["text"])
         found += [f["text"] for f in block.get("fields", [])]
         found += [e["text"] for e in block.get("elements", [])]
+    return found
+
+
+def literal_texts(message: dict) -> list[str]:
+    """The texts Slack shows as written (plain_text objects and rich text elements)."""
+    found = []
+    for block in message["blocks"]:
+        if block["type"] == "rich_text":
+            found += [leaf.get("text", "") for leaf in rich_leaves(block)]
+            continue
+        for obj in [block.get("text"), *block.get("fields", []), *block.get("elements", [])]:
+            if obj and obj.get("type") == "plain_text":
+                found.append(obj["text"])
+    return found
+
+
+def mrkdwn_texts(message: dict) -> list[str]:
+    found = []
+    for block in message["blocks"]:
+        for obj in [block.get("text"), *block.get("fields", []), *(block.get("elements", [])
+                                                                  if block["type"] != "rich_text" else [])]:
+            if obj and obj.get("type") == "mrkdwn":
+                found.append(obj["text"])
     return found
 
 
@@ -60,12 +95,16 @@ def visible(message: dict) -> str:
 
 
 def links(message: dict) -> list[tuple[str, str | None]]:
-    return [(m.group(1), m.group(2)) for t in texts(message) for m in LINK_RE.finditer(t)]
+    """(url, label) of every link: rich text links, and any mrkdwn <url|label> (there should be none)."""
+    found = [(leaf["url"], leaf.get("text")) for block in message["blocks"] if block["type"] == "rich_text"
+             for leaf in rich_leaves(block) if leaf["type"] == "link"]
+    found += [(m.group(1), m.group(2)) for t in mrkdwn_texts(message) for m in LINK_RE.finditer(t)]
+    return found
 
 
 def assert_slack_valid(message: dict) -> None:
     """slack-sdk's Block Kit models accept every block, our validator accepts the message."""
-    classes = {"header": HeaderBlock, "section": SectionBlock, "context": ContextBlock}
+    classes = {"header": HeaderBlock, "section": SectionBlock, "context": ContextBlock, "rich_text": RichTextBlock}
     assert 1 <= len(message["blocks"]) <= 50
     for raw in message["blocks"]:
         block = Block.parse(raw)
@@ -73,8 +112,9 @@ def assert_slack_valid(message: dict) -> None:
         block.validate_json()
         for field in raw.get("fields", []):
             assert len(field["text"]) <= 2000
-        for element in raw.get("elements", []):
-            assert element["text"].strip()
+        if raw["type"] != "rich_text":
+            for element in raw.get("elements", []):
+                assert element["text"].strip()
     assert message["text"].strip() and len(message["text"]) <= 3000
     assert message["unfurl_links"] is False and message["unfurl_media"] is False
     assert len(json.dumps(message["blocks"], ensure_ascii=False)) < 6000
@@ -82,16 +122,24 @@ def assert_slack_valid(message: dict) -> None:
 
 
 def assert_inert(message: dict, allowed_urls: set[str]) -> None:
-    """No mention, broadcast or channel link anywhere; every '<' opens a link to an allowed URL."""
+    """No mention, broadcast or channel link anywhere; links only to allowed URLs; no raw < > in mrkdwn."""
     serialised = json.dumps(message, ensure_ascii=False)
     for sequence in ("<!", "<@", "<#", "<javascript", "@channel", "@here", "@everyone"):
         assert sequence not in serialised.lower(), sequence
-    for text in texts(message):
+    for url, _ in links(message):
+        assert url in allowed_urls, url
+    for text in [message["text"], *mrkdwn_texts(message)]:
         for position in [i for i, c in enumerate(text) if c == "<"]:
             match = LINK_RE.match(text, position)
             assert match, f"raw < in {text[position:position + 60]!r}"
-            assert match.group(1) in allowed_urls, match.group(1)
+            assert match.group(1).replace("&amp;", "&") in allowed_urls, match.group(1)
         assert ">" not in LINK_RE.sub("", text), text
+    for text in literal_texts(message):
+        assert "<" not in text and ">" not in text, text
+
+
+def fields_of(message: dict) -> str:
+    return "\n".join(f["text"] for f in message["blocks"][1]["fields"])
 
 
 # --- content -------------------------------------------------------------------------------------
@@ -100,17 +148,18 @@ def assert_inert(message: dict, allowed_urls: set[str]) -> None:
 def test_alert_shows_kind_date_language_source_confidence_explanation_and_summary():
     message = alert_message(view())
     assert_slack_valid(message)
-    header, fields_block, summary, covered, react = message["blocks"]
+    header, fields_block, source, summary, covered, react = message["blocks"]
     assert header == {"type": "header", "text": {"type": "plain_text", "emoji": True,
                                                  "text": "Morocco × Mistral AI: memorandum of understanding"}}
-    fields = "\n".join(f["text"] for f in fields_block["fields"])
-    assert "*Kind*\nmemorandum of understanding" in fields
-    assert "*Date*\n1 Sep 2025" in fields
-    assert "*Language*\nFrench (fr)" in fields
-    assert f"*Source*\n<{URL}|Hespress>" in fields
-    assert "*Confidence*\n92%" in fields
-    assert "mentions: mémorandum, Mistral AI, Maroc" in fields
-    assert summary["text"]["text"] == SUMMARY.replace("&", "&amp;")
+    fields = fields_of(message)
+    assert "Kind\nmemorandum of understanding" in fields
+    assert "Date\n1 Sep 2025" in fields
+    assert "Language\nFrench (fr)" in fields
+    assert "Confidence\n92%" in fields
+    source_line = texts({"text": "", "blocks": [source]})[1]
+    assert source_line == (f"Source: <{URL}|Hespress> — Le Maroc signe un mémorandum avec Mistral AI\n"
+                           "Why: mentions: mémorandum, Mistral AI, Maroc")
+    assert summary["text"] == {"type": "plain_text", "text": SUMMARY, "emoji": False}
     assert covered["elements"][0]["text"] == "Covered by 3 outlets: Hespress, Le360, Médias24"
     react_text = react["elements"][0]["text"]
     assert f":{REACTION_RELEVANT}:" in react_text and f":{REACTION_NOT_RELEVANT}:" in react_text
@@ -125,17 +174,16 @@ def test_alert_shows_kind_date_language_source_confidence_explanation_and_summar
 def test_alert_counts_one_outlet_and_handles_missing_date_language_and_explanation():
     message = alert_message(view(outlets=(), article=article(published=None, lang=None, explanation="")))
     assert_slack_valid(message)
-    assert message["blocks"][3]["elements"][0]["text"] == "Covered by 1 outlet"
-    fields = "\n".join(f["text"] for f in message["blocks"][1]["fields"])
-    assert "date unknown" in fields and "*Language*\nunknown" in fields and "*Why*" not in fields
+    assert message["blocks"][4]["elements"][0]["text"] == "Covered by 1 outlet"
+    fields = fields_of(message)
+    assert "date unknown" in fields and "Language\nunknown" in fields and "Why:" not in visible(message)
     one = alert_message(view(outlets=("Hespress",)))
-    assert one["blocks"][3]["elements"][0]["text"] == "Covered by 1 outlet"
+    assert one["blocks"][4]["elements"][0]["text"] == "Covered by 1 outlet"
 
 
 def test_dates_are_shown_in_utc_and_languages_by_name():
     late = datetime.fromisoformat("2025-12-31T23:30:00-02:00")  # 1 Jan 2026 01:30 UTC
-    fields = "\n".join(f["text"] for f in alert_message(view(article=article(published=late, lang="ar")))
-                       ["blocks"][1]["fields"])
+    fields = fields_of(alert_message(view(article=article(published=late, lang="ar"))))
     assert "1 Jan 2026" in fields and "Arabic (ar)" in fields
     naive = alert_message(view(article=article(published=datetime(2025, 3, 7, 12), lang="es")))
     assert "7 Mar 2025" in visible(naive) and "Spanish (es)" in visible(naive)
@@ -145,20 +193,20 @@ def test_dates_are_shown_in_utc_and_languages_by_name():
                                          (-0.2, "0%"), (float("nan"), "n/a")])
 def test_confidence_is_a_bounded_percentage(score, shown):
     fields = alert_message(view(article=article(score=score)))["blocks"][1]["fields"]
-    assert f"*Confidence*\n{shown}" in [f["text"] for f in fields]
+    assert f"Confidence\n{shown}" in [f["text"] for f in fields]
 
 
 def test_blank_summary_falls_back_to_title_then_headline():
     message = alert_message(view(summary="  \n "))
     assert_slack_valid(message)
-    assert message["blocks"][2]["text"]["text"] == "Le Maroc signe un mémorandum avec Mistral AI"
+    assert message["blocks"][3]["text"]["text"] == "Le Maroc signe un mémorandum avec Mistral AI"
     assert "Le Maroc signe un mémorandum avec Mistral AI" in message["text"]
     bare = alert_message(view(summary="", article=article(title="")))
     assert_slack_valid(bare)
-    assert bare["blocks"][2]["text"]["text"] == "Morocco × Mistral AI: memorandum of understanding"
+    assert bare["blocks"][3]["text"]["text"] == "Morocco × Mistral AI: memorandum of understanding"
     nothing = alert_message(view(summary="", headline="", article=article(title="", outlet="")))
     assert_slack_valid(nothing)
-    assert nothing["blocks"][0]["text"]["text"].strip() and nothing["blocks"][2]["text"]["text"].strip()
+    assert nothing["blocks"][0]["text"]["text"].strip() and nothing["blocks"][3]["text"]["text"].strip()
 
 
 def test_followup_mentions_outlet_and_links_the_article():
@@ -166,9 +214,10 @@ def test_followup_mentions_outlet_and_links_the_article():
                     title="Accord IA: le Maroc et Mistral AI", lang="fr", score=0.81)
     message = followup_message(other)
     assert_slack_valid(message)
-    first = message["blocks"][0]["text"]["text"]
-    assert first == "Also covered by Le360: <https://le360.ma/economie/ia-accord?id=4&amp;lang=fr|" \
+    first = texts(message)[1]
+    assert first == "Also covered by Le360: <https://le360.ma/economie/ia-accord?id=4&lang=fr|" \
                     "Accord IA: le Maroc et Mistral AI>"
+    assert {"type": "text", "text": "Le360", "style": {"bold": True}} in rich_leaves(message["blocks"][0])
     assert "French (fr) · 1 Sep 2025 · confidence 81%" == message["blocks"][-1]["elements"][0]["text"]
     assert len(message["blocks"]) == 2
     assert message["text"] == ("Also covered by Le360: Accord IA: le Maroc et Mistral AI "
@@ -196,7 +245,7 @@ def test_digest_header_and_lines():
     line = digest_line_message(article(score=0.46))
     assert_slack_valid(line)
     assert len(line["blocks"]) == 1
-    text = line["blocks"][0]["text"]["text"]
+    text = texts(line)[1]
     assert text.startswith(f"<{URL}|Le Maroc signe un mémorandum avec Mistral AI>\nHespress · score 46%")
     assert "Le Maroc signe" in line["text"] and "Hespress" in line["text"] and "46%" in line["text"]
 
@@ -241,11 +290,29 @@ def test_hostile_text_cannot_ping_or_forge_links_anywhere(value):
 
 def test_broadcast_words_keep_a_word_joiner_and_markup_words_survive():
     message = alert_message(view(headline="@here news", summary="@channel *bold* _it_ ~s~ `code`"))
-    assert f"@{WORD_JOINER}channel *bold* _it_ ~s~ `code`" == message["blocks"][2]["text"]["text"]
+    assert message["blocks"][3]["text"] == {"type": "plain_text", "emoji": False,
+                                            "text": f"@{WORD_JOINER}channel *bold* _it_ ~s~ `code`"}
     assert f"@{WORD_JOINER}here news" == message["blocks"][0]["text"]["text"]
     assert f"@{WORD_JOINER}channel" in message["text"]
     forged = alert_message(view(summary="<http://evil.example|click me>"))
-    assert forged["blocks"][2]["text"]["text"] == "&lt;http://evil.example|click me&gt;"
+    assert forged["blocks"][3]["text"]["text"] == "‹http://evil.example|click me›"
+
+
+@pytest.mark.parametrize("value", ["*Official*", "```rm -rf```", "_italic_ and ~struck~", "> quoted", "`x`",
+                                   ":rotating_light: urgent"])
+def test_article_values_render_as_the_plain_text_they_are(value):
+    """Formatting characters from an article (an og:site_name of "*Official*", a title with triple
+    backticks) never reach a mrkdwn object, where Slack would render them as bold, code or a quote;
+    they are shown literally (plain_text, rich text), and :emoji: codes are not expanded."""
+    hostile_article = article(title=value, outlet=value, explanation=value)
+    for message in [alert_message(view(summary=value, article=hostile_article, outlets=(value, "Le360"))),
+                    followup_message(hostile_article, value), digest_line_message(hostile_article)]:
+        assert_slack_valid(message)
+        assert not any(value.strip("> ") in text for text in mrkdwn_texts(message)), value
+        assert any(value.replace(">", "›") in text for text in literal_texts(message)), value
+        for obj in [b.get("text") for b in message["blocks"] if b["type"] in ("section", "context")]:
+            if obj and obj["type"] == "plain_text":
+                assert obj["emoji"] is False
 
 
 def test_mrkdwn_objects_are_verbatim():
@@ -256,11 +323,10 @@ def test_mrkdwn_objects_are_verbatim():
                     assert obj["verbatim"] is True
 
 
-def test_link_text_with_pipe_and_angle_brackets_is_escaped():
+def test_link_text_with_pipe_and_angle_brackets_is_literal():
     message = followup_message(article(title="A|B > C <D>"))
     label = links(message)[0][1]
-    assert "|" not in label and ">" not in label and "<" not in label
-    assert "&gt; C &lt;D&gt;" in label and "A" in label and "B" in label
+    assert label == "A|B › C ‹D›"
 
 
 def test_huge_title_and_summary_stay_within_limits_and_cut_on_whole_words():
@@ -289,7 +355,7 @@ def test_long_summary_with_sentences_is_cut_to_whole_sentences():
     sentences = [f"Sentence number {i} says the partnership covers training and research." for i in range(2000)]
     message = alert_message(view(summary=" ".join(sentences)))
     assert_slack_valid(message)
-    shown = message["blocks"][2]["text"]["text"]
+    shown = message["blocks"][3]["text"]["text"]
     assert shown == " ".join(sentences[:3])
 
 
@@ -301,7 +367,7 @@ def test_arabic_and_mixed_script_titles_stay_readable_without_bidi_overrides():
     assert "\u202e" not in serialised and "\u202c" not in serialised
     expected = "المغرب يوقع مذكرة تفاهم مع Mistral AI في الذكاء الاصطناعي"
     assert message["blocks"][0]["text"]["text"] == expected
-    assert message["blocks"][2]["text"]["text"] == expected
+    assert message["blocks"][3]["text"]["text"] == expected
     assert "Arabic (ar)" in visible(message) and expected in message["text"]
     spoof = followup_message(article(title="invoice\u202egpj.exe", outlet="Out\u202elet"))
     assert "\u202e" not in json.dumps(spoof, ensure_ascii=False) and "invoicegpj.exe" in visible(spoof)
@@ -326,8 +392,8 @@ def test_url_with_pipe_angle_brackets_spaces_and_controls_is_percent_encoded():
     message = followup_message(article(url=url))
     assert_slack_valid(message)
     expected = "https://news.example/a%7Cb%3Ec%3Cd%20e%07f%E2%80%AEg?q=1%7C2&r=%3Cx%3E#frag%7Cx"
-    assert_inert(message, {expected.replace("&", "&amp;")})
-    assert links(message)[0][0] == expected.replace("&", "&amp;")
+    assert_inert(message, {expected})
+    assert links(message)[0][0] == expected
     # Credentials are dropped (they make a link read as another site), IDN hosts are punycoded.
     tricky = followup_message(article(url="https://www.bank.example@evil.example/login"))
     assert links(tricky)[0][0] == "https://evil.example/login"
@@ -371,6 +437,15 @@ def section(text: str) -> dict:
     (with_blocks([section("see <http://evil.example|a|b>")]), "raw <"),
     (with_blocks([section("see <javascript:alert(1)|x>")]), "raw <"),
     (with_blocks([{"type": "image", "image_url": "https://x.example/a.png", "alt_text": "a"}]), "image"),
+    (with_blocks([{"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [
+        {"type": "broadcast", "range": "channel"}]}]}]), "broadcast.*not allowed"),
+    (with_blocks([{"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [
+        {"type": "user", "user_id": "U123"}]}]}]), "user.*not allowed"),
+    (with_blocks([{"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [
+        {"type": "link", "url": "javascript:alert(1)", "text": "x"}]}]}]), "not a validated http"),
+    (with_blocks([{"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [
+        {"type": "text", "text": "<!channel>"}]}]}]), "mention"),
+    (with_blocks([{"type": "rich_text", "elements": []}]), "needs elements"),
     (with_blocks([]), "non-empty list"),
     ({**good(), "text": "  "}, "text.*empty"),
     ({**good(), "text": ""}, "text.*empty"),

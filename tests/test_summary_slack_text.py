@@ -85,3 +85,21 @@ def test_summary_skips_the_repeated_headline_and_kicker_lines():
 def test_unpunctuated_lines_are_only_a_last_resort():
     text = "A heading line that is long enough to count as one\nThe real sentence of the article, with a full stop."
     assert summarise("Something else entirely", text) == "The real sentence of the article, with a full stop."
+
+
+def test_every_invisible_or_reordering_character_is_removed():
+    """Every Unicode format character (bidi marks and controls, zero-width space, tag characters, the
+    invisible operators...) is removed, checked against the installed Unicode database; only the
+    zero-width joiner and non-joiner stay (emoji sequences and Arabic-script typography need them)."""
+    import unicodedata
+
+    from aiwatch.slack_text import clean
+
+    kept = {0x200C, 0x200D}
+    for code in range(0x110000):
+        if unicodedata.category(chr(code)) == "Cf" and code not in kept:
+            assert clean(f"a{chr(code)}b") == "ab", hex(code)
+    for mark in ("\u200e", "\u200f", "\u061c", "\u202e", "\u2066", "\u00ad", "\u3164", "\U000e0041", "\ufe0e"):
+        assert clean(f"Rabat{mark}Casablanca") == "RabatCasablanca", repr(mark)
+    assert clean("👨\u200d👩\u200d👧 famille") == "👨\u200d👩\u200d👧 famille"
+    assert clean("\u2764\ufe0f") == "\u2764\ufe0f"  # VS16 keeps a heart an emoji

@@ -4,15 +4,24 @@ Titles and summaries come from feeds anyone can write. In Slack's mrkdwn, ``<!ch
 ``<@U123>`` and ``<http://evil|click>`` are control sequences: escaping ``&``, ``<`` and ``>``
 turns them into plain text. Plain ``@channel``/``@here``/``@everyone`` only notify when a message
 asks for ``link_names``; we never do, and also put a word joiner after the ``@`` so the text stays
-inert wherever it is pasted. Lengths are bounded on whole words, and control and bidirectional
-override characters (which can make a title display as something else) are removed.
+inert wherever it is pasted. Lengths are bounded on whole words, and control characters, every
+bidirectional control (embeddings, overrides, isolates, and the LRM/RLM/ALM marks) and invisible
+formatting characters (zero-width space, soft hyphen, tag characters, fillers...) are removed: they
+can make a title display as something else, or hide text. Only the zero-width joiner and non-joiner
+stay, which emoji and Arabic-script typography need and which reorder nothing.
 """
 
 from __future__ import annotations
 
 import re
 
-_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+#: C0/C1 controls, and every format (Cf) character of Unicode but ZWNJ/ZWJ (tests check this against the
+#: installed Unicode database), plus invisible fillers that are letters (Hangul fillers, Khmer vowels).
+_CONTROL_RE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891"
+    "\u08e2\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u206f\u3164\ufe00-\ufe0e\ufeff\uffa0\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f\U000e0100-\U000e01ef]")
 _BROADCAST_RE = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 WORD_JOINER = "\u2060"
 

@@ -2,13 +2,16 @@
 
 Pure functions from data to ``chat.postMessage`` payloads (no sending, no store). Every value that
 comes from an article (title, URL, outlet, summary, explanation, even the headline) is untrusted:
-feeds anyone can write end up in a channel of people who trust the bot. So mrkdwn text goes
-through ``slack_text.escape_mrkdwn`` (no mention, broadcast or forged link can survive), plain
-text is cleaned and has its angle brackets swapped for look-alikes, the only links are ones built
-here from a validated http(s) URL, and mrkdwn objects are ``verbatim`` so Slack does not
-auto-link names or URLs either. ``validate_message`` re-checks the result against Slack's limits
-and these rules, so the sender can refuse a payload instead of having Slack reject (or worse,
-render) it.
+feeds anyone can write end up in a channel of people who trust the bot. Such values never go into
+mrkdwn, where ``*Official*`` would turn bold and a triple backtick into a code block: they go into
+``plain_text`` objects and ``rich_text`` text and link elements, which Slack shows exactly as
+written. They are cleaned first (controls, bidi and invisible characters removed) and have their
+angle brackets swapped for look-alikes, so no ``<!channel>``-like sequence exists anywhere in a
+payload. The only links are ``rich_text`` links built here from a validated http(s) URL. mrkdwn is
+kept for our own words (field labels, the reaction hint), ``verbatim`` so Slack auto-links nothing.
+The notification fallback (``text``) is escaped mrkdwn. ``validate_message`` re-checks the result
+against Slack's limits and these rules, so the sender can refuse a payload instead of having Slack
+reject (or worse, render) it.
 """
 
 from __future__ import annotations
@@ -138,28 +141,14 @@ def _mrkdwn_url(url: str) -> str:
 
 
 def _text(value: str | None, limit: int) -> str:
-    """Untrusted text for mrkdwn: escaped, then bounded on whole words (never half an escape)."""
+    """Untrusted text for mrkdwn (the notification fallback only): escaped, bounded on whole words."""
     return bounded(escape_mrkdwn(value), limit)
 
 
-def _label(value: str | None, limit: int) -> str:
-    """Untrusted text for a link label: escaped, and with no ``|`` (it would split the link)."""
-    return _text(value, limit).replace("|", "¦")
-
-
 def _plain_text(value: str | None, limit: int) -> str:
-    """Untrusted text for plain_text objects: Slack does not parse them, but the payload must not
-    carry ``<!channel>``-like sequences anywhere, so angle brackets become look-alikes."""
+    """Untrusted text for plain_text objects and rich_text elements: Slack does not parse them, but the
+    payload must not carry ``<!channel>``-like sequences anywhere, so angle brackets become look-alikes."""
     return bounded(plain(value).replace("<", "‹").replace(">", "›"), limit)
-
-
-def _link(url: str | None, label: str | None, limit: int = _TITLE_MAX) -> str:
-    """``<url|label>`` for a validated URL, else the label alone (escaped either way)."""
-    safe = _safe_url(url)
-    text = _label(label, limit) if clean(label) else ""
-    if safe is None:
-        return text or "(no title)"
-    return f"<{_mrkdwn_url(safe)}|{text}>" if text else f"<{_mrkdwn_url(safe)}>"
 
 
 def _outlet(article: ArticleRef) -> str:
@@ -189,7 +178,7 @@ def _language(lang: str | None) -> str:
     if not code:
         return "unknown"
     name = _LANGUAGES.get(code)
-    return f"{name} ({code})" if name else _text(code, 20)
+    return f"{name} ({code})" if name else _plain_text(code, 20)
 
 
 def _percent(score: float) -> str:
@@ -205,28 +194,72 @@ def _percent(score: float) -> str:
 
 def _summary(summary: str | None, fallback: str | None, limit: int = SECTION_MAX) -> str:
     """Never empty: the summary (or the fallback title), shortened to whole sentences when it is
-    too long (via ``summarise``), escaped, and bounded on whole words as the last guard."""
+    too long (via ``summarise``), as literal text bounded on whole words."""
     text = clean(summary) or clean(fallback) or "(no summary)"
     if len(text) > limit:
-        # Room for escapes (&amp; is 5 characters); bounded() catches what is left.
         text = summarise("", text, max_sentences=3, max_chars=limit * 2 // 3) or text
-    return _text(text, limit)
+    return _plain_text(text, limit)
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": False}
+
+
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": _mrkdwn(text)}
+    """A section of literal text (untrusted values welcome: Slack shows it as written)."""
+    return {"type": "section", "text": _plain(text)}
 
 
 def _context(*texts: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [_mrkdwn(t) for t in texts]}
+    """A context line of literal text."""
+    return {"type": "context", "elements": [_plain(t) for t in texts]}
 
 
 def _header(text: str) -> dict[str, Any]:
     return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
+
+
+# rich_text: literal text, explicit styles, and links whose label is literal too.
+
+def _rt(value: str | None, limit: int = SECTION_MAX, *, bold: bool = False) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "text", "text": _plain_text(value, limit) if value is not None else ""}
+    if bold:
+        element["style"] = {"bold": True}
+    return element
+
+
+def _rt_ours(text: str, *, bold: bool = False) -> dict[str, Any]:
+    """Our own words in rich text (labels, separators), not cleaned or cut."""
+    element: dict[str, Any] = {"type": "text", "text": text}
+    if bold:
+        element["style"] = {"bold": True}
+    return element
+
+
+def _rt_link(url: str | None, label: str | None, limit: int = _TITLE_MAX) -> dict[str, Any]:
+    """A link to a validated URL with a literal label, else the label alone (never an empty element)."""
+    safe = _safe_url(url)
+    text = _plain_text(label, limit) if clean(label) else ""
+    if safe is None:
+        return _rt_ours(text or "(no title)")
+    element: dict[str, Any] = {"type": "link", "url": safe}
+    if text:
+        element["text"] = text
+    return element
+
+
+def _rich(*lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """One rich_text block, its lines separated by newlines; empty text elements dropped."""
+    elements: list[dict[str, Any]] = []
+    for number, line in enumerate(lines):
+        if number:
+            elements.append(_rt_ours("\n"))
+        elements += [e for e in line if e.get("type") != "text" or e.get("text")]
+    return {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": elements}]}
 
 
 def _fallback(*parts: str, url: str | None = None) -> str:
@@ -254,26 +287,30 @@ def alert_message(view: AlertView) -> dict[str, Any]:
     headline = next((h for h in (view.headline, article.title) if clean(h)), "New Moroccan AI partnership")
     outlet = _outlet(article)
     fields = [
-        f"*Kind*\n{_text(view.kind_label or 'partnership', 100)}",
-        f"*Date*\n{_date(article.published)}",
-        f"*Language*\n{_language(article.lang)}",
-        f"*Source*\n{_link(article.url, outlet, _OUTLET_MAX)}",
-        f"*Confidence*\n{_percent(article.score)}",
+        _plain(f"Kind\n{_plain_text(view.kind_label or 'partnership', 100)}"),
+        _plain(f"Date\n{_date(article.published)}"),
+        _plain(f"Language\n{_language(article.lang)}"),
+        _plain(f"Confidence\n{_percent(article.score)}"),
     ]
+    source = [_rt_ours("Source: ", bold=True), _rt_link(article.url, outlet, _OUTLET_MAX)]
+    if clean(article.title) and clean(article.title) != clean(headline):
+        source += [_rt_ours(" — "), _rt(article.title, _TITLE_MAX)]
+    lines = [source]
     if clean(article.explanation):
-        fields.append(f"*Why*\n{_text(article.explanation, _EXPLANATION_MAX)}")
+        lines.append([_rt_ours("Why: ", bold=True), _rt(article.explanation, _EXPLANATION_MAX)])
     outlets = [o for o in view.outlets if clean(o)] or [outlet]
     count = len(outlets)
     covered = f"Covered by {count} outlet{'s' if count != 1 else ''}"
     if count > 1:
-        covered += ": " + _text(", ".join(clean(o) for o in outlets), _OUTLET_LIST_MAX)
+        covered += ": " + _plain_text(", ".join(clean(o) for o in outlets), _OUTLET_LIST_MAX)
     summary_source = view.summary if clean(view.summary) else article.title
     blocks = [
         _header(_plain_text(headline, HEADER_MAX)),
-        {"type": "section", "fields": [_mrkdwn(f) for f in fields]},
+        {"type": "section", "fields": fields},
+        _rich(*lines),
         _section(_summary(summary_source, headline)),
         _context(covered),
-        _context(_REACT_LINE),
+        {"type": "context", "elements": [_mrkdwn(_REACT_LINE)]},
     ]
     text = _fallback(headline, clean(summary_source) or article.title, url=article.url)
     message = _message(text, blocks)
@@ -286,9 +323,8 @@ def followup_message(article: ArticleRef, summary: str = "") -> dict[str, Any]:
     """A reply in the alert's thread: one more outlet covering the event, linked to its article."""
     outlet = _outlet(article)
     title = article.title if clean(article.title) else outlet
-    blocks = [
-        _section(f"Also covered by {_text(outlet, _OUTLET_MAX)}: {_link(article.url, title)}"),
-    ]
+    blocks = [_rich([_rt_ours("Also covered by "), _rt(outlet, _OUTLET_MAX, bold=True), _rt_ours(": "),
+                     _rt_link(article.url, title)])]
     if clean(summary):
         blocks.append(_section(_summary(summary, title)))
     blocks.append(_context(f"{_language(article.lang)} · {_date(article.published)} · "
@@ -311,7 +347,7 @@ def digest_header_message(day: date, count: int, threshold: float) -> dict[str, 
                 f":{REACTION_NOT_RELEVANT}: not relevant to teach the classifier.")
     else:
         body = f"No uncertain stories today (alert threshold {_percent(threshold)})."
-    blocks = [_header(f"AI Watch review — {when}"), _section(body)]
+    blocks = [_header(f"AI Watch review — {when}"), {"type": "section", "text": _mrkdwn(body)}]
     text = f"AI Watch review — {when}: {count} uncertain stor{'y' if count == 1 else 'ies'}"
     return _message(text, blocks)
 
@@ -320,10 +356,11 @@ def digest_line_message(article: ArticleRef) -> dict[str, Any]:
     """One uncertain story, as its own message so that reactions on it label that one article."""
     outlet = _outlet(article)
     title = article.title if clean(article.title) else outlet
-    line = (f"{_link(article.url, title)}\n{_text(outlet, _OUTLET_MAX)} · score {_percent(article.score)}"
-            f" · {_language(article.lang)} · {_date(article.published)}")
+    block = _rich([_rt_link(article.url, title)],
+                  [_rt(outlet, _OUTLET_MAX), _rt_ours(f" · score {_percent(article.score)} · "
+                                                      f"{_language(article.lang)} · {_date(article.published)}")])
     text = _fallback(clean(title), f"{clean(outlet)}, score {_percent(article.score)}", url=article.url)
-    return _message(text, [_section(line)])
+    return _message(text, [block])
 
 
 # --- validation ----------------------------------------------------------------------------------
@@ -390,8 +427,42 @@ def _check_block(block: Any, index: int) -> None:
         for number, element in enumerate(elements):
             text_type, text = _text_of(element, f"{where} element {number}")
             _check_inert(text_type, text, f"{where} element {number}")
+    elif kind == "rich_text":
+        _check_rich_text(block, where)
     elif kind != "divider":
         raise ValueError(f"{where}: block type {kind!r} is not one these messages use")
+
+
+_RICH_CONTAINERS = ("rich_text_section", "rich_text_quote", "rich_text_preformatted", "rich_text_list")
+#: Rich text elements these messages may carry; user/usergroup/channel/broadcast elements ping people.
+_RICH_LEAVES = ("text", "link", "emoji")
+
+
+def _check_rich_text(block: dict[str, Any], where: str) -> None:
+    containers = block.get("elements")
+    if not isinstance(containers, list) or not containers:
+        raise ValueError(f"{where} needs elements")
+    for number, container in enumerate(containers):
+        if not isinstance(container, dict) or container.get("type") not in _RICH_CONTAINERS:
+            raise ValueError(f"{where} element {number} is not a rich text section")
+        leaves = container.get("elements")
+        if not isinstance(leaves, list) or not leaves:
+            raise ValueError(f"{where} element {number} is empty")
+        for index, leaf in enumerate(leaves):
+            spot = f"{where} element {number}.{index}"
+            leaf_type = leaf.get("type") if isinstance(leaf, dict) else None
+            if leaf_type not in _RICH_LEAVES:
+                raise ValueError(f"{spot}: rich text element {leaf_type!r} is not allowed (mentions ping people)")
+            text = leaf.get("text", "")
+            if leaf_type == "text" and (not isinstance(text, str) or not text):
+                raise ValueError(f"{spot} has empty text")
+            if not isinstance(text, str) or len(text) > SECTION_MAX:
+                raise ValueError(f"{spot} text is over {SECTION_MAX} characters")
+            _check_inert("plain_text", text, spot)
+            if leaf_type == "link":
+                url = leaf.get("url")
+                if not isinstance(url, str) or _safe_url(url) != url:
+                    raise ValueError(f"{spot} links to {str(url)[:80]!r}, not a validated http(s) URL")
 
 
 def validate_message(message: dict[str, Any]) -> None:
