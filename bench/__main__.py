@@ -93,11 +93,12 @@ def median(values: list[float]) -> float:
 
 def run(quick: bool, out_dir: Path, profile: bool) -> dict[str, Any]:
     feeds, runs, warm, repeats, naive_feeds, floor_pages = (4, 1, 2, 2, 1, 20) if quick else (40, 3, 3, 3, 8, 110)
-    articles = feeds * workload.ENTRIES
-    results: dict[str, Any] = {"quick": quick, "machine": machine(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                               "workload": {"feeds": feeds, "entries_per_feed": workload.ENTRIES,
-                                            "articles": articles, "latency_ms_naive": [0, LATENCY_S * 1000]}}
     corpus = workload.load_corpus()
+    entries = workload.entries_for(corpus)
+    articles = feeds * entries
+    results: dict[str, Any] = {"quick": quick, "machine": machine(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                               "workload": {"feeds": feeds, "entries_per_feed": entries,
+                                            "articles": articles, "latency_ms_naive": [0, LATENCY_S * 1000]}}
     results["workload"]["pages"] = corpus.source
     results["workload"]["distinct_pages"] = len(corpus.bodies)
     if corpus.source != "shared":
@@ -121,7 +122,7 @@ def run(quick: bool, out_dir: Path, profile: bool) -> dict[str, Any]:
             cycles_50 = cold_and_warm(slow, tmp / "slow", models, 1, 0, articles, None)
         print("baseline B, extraction floor ...", flush=True)
         bodies = [corpus.bodies[workload.page_index(f, e, len(corpus.bodies))]
-                  for f in range(feeds) for e in range(workload.ENTRIES)]
+                  for f in range(feeds) for e in range(entries)]
         distinct = list(dict.fromkeys(bodies))[:floor_pages]
         floor = baselines.extraction_floor(distinct, repeats)
         print("airflow: dags test morocco_ai_watch ...", flush=True)

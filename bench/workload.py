@@ -59,6 +59,13 @@ def load_corpus(pages_dir: Path | None = None) -> Corpus:
     return Corpus(source, tuple(p.name for p in files), tuple(p.read_bytes() for p in files))
 
 
+def entries_for(corpus: Corpus, wanted: int = ENTRIES) -> int:
+    """Entries per feed that the corpus can fill with distinct pages: an outlet repeating a page would
+    rightly be dropped as a duplicate, so the workload is sized to the pages it has (the 16 demo pages
+    when ``../shared`` is absent)."""
+    return max(1, min(wanted, len(corpus.bodies)))
+
+
 def page_index(feed: int, entry: int, pages: int) -> int:
     """Which page entry ``entry`` of feed ``feed`` shows: distinct within a feed while pages last."""
     return (feed * ENTRIES + entry) % pages
@@ -102,6 +109,7 @@ def serve(feeds: int, entries: int, latency_s: float, pages_dir: Path | None) ->
     from aiwatch.devserver import DevServer, Route
 
     corpus = load_corpus(pages_dir)
+    entries = entries_for(corpus, entries)
     now = time.time()
     with ExitStack() as stack:
         listed = []
