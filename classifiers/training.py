@@ -74,7 +74,22 @@ def ensure_live_model(root: Path | None = None, db_url: str | None = None) -> re
     root = root or registry.registry_dir()
     name = registry.live_name(root)
     if name is not None:
-        return next(v for v in registry.versions(root) if v.name == name)
+        found = [v for v in registry.versions(root) if v.name == name]
+        if not found:
+            known = ", ".join(v.name for v in registry.versions(root)) or "none"
+            raise registry.ModelError(
+                f"{root / registry.LIVE_FILE} names {name!r}, which is not a version in {root} (known: {known}); "
+                "promote an existing one with `python -m classifiers promote vNNNN`, or delete LIVE to train "
+                "the default model on the next cycle")
+        return found[0]
     log.info("no live model in %s: training the default model from the seed corpus", root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / ".write-test"
+        probe.write_text("", encoding="utf-8")
+        probe.unlink()
+    except OSError as exc:
+        raise registry.ModelError(f"the model registry {root} cannot be written ({exc.strerror or exc}); make it "
+                                  "writable or point WATCH_MODEL_DIR at a writable directory") from None
     version, _ = train_version(root=root, db_url=db_url, c_grid=(32.0,))
     return registry.promote(version.name, root)

@@ -48,23 +48,25 @@ DEFAULT_ARGS = {
 )
 def morocco_ai_watch():
     @task
-    def prepare() -> list[dict]:
-        """Migrate the store, validate the feeds file, and hand one record per feed to the mapper."""
+    def prepare() -> list[str]:
+        """Migrate the store, validate the feeds file, and hand one feed name per feed to the mapper
+        (names only: a feed URL may carry credentials, and XCom values are shown in the UI)."""
         from aiwatch import cycle
         from aiwatch.config import Settings
 
-        return [feed.as_dict() for feed in cycle.prepare(Settings.from_env())]
+        return [feed.name for feed in cycle.prepare(Settings.from_env())]
 
     @task(map_index_template="{{ feed_name }}", max_active_tis_per_dag=8)
-    def poll_feed(feed: dict) -> dict:
+    def poll_feed(feed: str) -> dict:
         """Poll one feed (conditional GET) and store its new entries."""
         from aiwatch import cycle
-        from aiwatch.config import Feed, Settings
+        from aiwatch.config import Settings
 
         context = get_current_context()
-        context["feed_name"] = feed["name"]  # type: ignore[typeddict-unknown-key]
+        context["feed_name"] = feed  # type: ignore[typeddict-unknown-key]
+        settings = Settings.from_env()
         try:
-            return cycle.poll_feed(Settings.from_env(), Feed.from_dict(feed), context["run_id"])
+            return cycle.poll_feed(settings, cycle.feed_named(settings, feed), context["run_id"])
         except cycle.FeedFailed as exc:
             # The feed's own fault: recorded with back-off in the store; retrying now would not help.
             raise AirflowFailException(str(exc)) from None
@@ -82,10 +84,13 @@ def morocco_ai_watch():
     @task
     def classify() -> dict:
         """Score new articles with the live model (training the default one on first use)."""
-        from aiwatch.classify import classify_new
+        from aiwatch.classify import ModelUnavailable, classify_new
         from aiwatch.config import Settings
 
-        return classify_new(Settings.from_env(), get_current_context()["run_id"])
+        try:
+            return classify_new(Settings.from_env(), get_current_context()["run_id"])
+        except ModelUnavailable as exc:  # a broken registry does not heal by retrying: say what to do
+            raise AirflowFailException(str(exc)) from None
 
     @task
     def group_events() -> dict:
@@ -122,7 +127,7 @@ def morocco_ai_watch():
                 f"the channel {settings.slack_channel!r}. Alerts stay pending in the outbox.") from None
 
     @task(trigger_rule="all_done")
-    def summarise(feeds: list[dict] | None = None) -> dict:
+    def summarise(feeds: list[str] | None = None) -> dict:
         """Log the cycle's summary; fail loudly if a core step did not finish."""
         import logging
 
@@ -130,7 +135,7 @@ def morocco_ai_watch():
         from aiwatch.config import Settings
 
         run_id = get_current_context()["run_id"]
-        names = [feed["name"] for feed in feeds] if feeds else None
+        names = list(feeds) if feeds else None
         summary = cycle.summarise(Settings.from_env(), run_id, names)
         logging.getLogger("aiwatch.summary").info("\n%s", summary.text())
         if summary.missing_steps:

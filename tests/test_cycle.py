@@ -104,7 +104,6 @@ def test_page_429_defers_the_rest_of_that_host(settings, server):
 
 @pytest.mark.parametrize(("route", "reason"), [
     (Route(status=404), "http-404"),
-    (Route(delay_s=4), "timeout"),
     (Route(endless=True, endless_cap_s=8), "too-large"),
     (Route(body=b"%PDF-1.5 binary", content_type="application/pdf"), "not-html"),
     (Route(redirect_to="/loop"), "redirect-loop"),
@@ -122,6 +121,36 @@ def test_failed_page_keeps_feed_text_with_reason(settings, server, route, reason
     assert article.summary == "Les deux parties explorent une coopération."
     cycle.run_cycle(settings)
     assert server.hits["/loop"] <= (2 if reason == "redirect-loop" else 1)  # never fetched again
+
+
+@pytest.mark.parametrize(("route", "reason"), [
+    (Route(delay_s=4), "timeout"),
+    (Route(status=503), "http-503"),
+    (Route(body=b"", status=200, headers={"Connection": "close"}, declared_length=5000), "connection"),
+])
+def test_page_that_may_heal_is_retried_then_given_up_and_judged_on_feed_text(settings, server, route, reason):
+    """A timeout or a 5xx may heal: the page is tried again on the next cycles; once its attempts are
+    used up it is given up (visible, with its reason) and the article is judged on the feed's text."""
+    publish(server, "/f.xml", item("Le Maroc et OpenAI en discussions avancées", server.url("/slow"), "x",
+                                   "Les deux parties explorent une coopération."))
+    server.add("/slow", route)
+    write_feeds(settings, [{"name": "f", "url": server.url("/f.xml")}])
+    fast = settings.with_(http_timeout_s=1.0, max_page_attempts=3)
+    first = cycle.run_cycle(fast)
+    assert first.deferred == 1 and first.partial == 0 and first.retry_reasons == {reason: 1}, first.text()
+    assert first.classified == 0  # not judged yet: the page may still come
+    assert "1 deferred to a later cycle (1 " + reason in first.text()
+    second = cycle.run_cycle(fast)
+    assert second.deferred == 1 and second.given_up == 0
+    third = cycle.run_cycle(fast)
+    assert third.given_up == 1 and third.deferred == 0 and third.classified == 1, third.text()
+    assert "1 given up after repeated failures" in third.text()
+    [article] = articles(settings).values()
+    assert article.fetch_status == "given-up" and article.fetch_attempts == 3
+    assert article.fetch_error.startswith("given-up after 3 attempts: " + reason)
+    hits = server.hits["/slow"]
+    cycle.run_cycle(fast)
+    assert server.hits["/slow"] == hits  # never fetched again
 
 
 @pytest.mark.parametrize(("route", "reason"), [

@@ -3,6 +3,7 @@
 import multiprocessing
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from aiwatch.config import Feed
 from aiwatch.feeds import FeedEntry, PollResult
 from aiwatch.store import Store, current_revision, repo, upgrade
@@ -112,7 +113,7 @@ def test_pages_saved_once_and_text_twins_marked(store_url):
     repo.save_pages(store, [repo.PageOutcome(a, "ok", text=body, lang="fr")], NOW)
     stats = repo.save_pages(store, [repo.PageOutcome(b, "ok", text=body, lang="fr"),
                                     repo.PageOutcome(a, "failed", error="late retry must not overwrite")], NOW)
-    assert stats == {"ok": 0, "failed": 0, "deferred": 0, "duplicate": 1}
+    assert stats == {"ok": 0, "failed": 0, "deferred": 0, "duplicate": 1, "given_up": 0}
     assert repo.pending_pages(store, 10) == []
     articles = {x.id: x for x in store.read(lambda s: list(s.scalars(select(Article))))}
     assert articles[a].fetch_status == "ok" and articles[b].duplicate_of == a
@@ -160,3 +161,17 @@ def test_concurrent_writers_from_several_processes_lose_nothing(store_url):
     assert count(store) == workers * (per_worker // 2) + per_worker // 2
     steps, _ = repo.run_record(store, "run")
     assert len(steps) == workers * per_worker
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migrations_build_exactly_the_models_schema(tmp_path, backend, request):
+    """A column added to a model without its migration (or the reverse) is caught here."""
+    from aiwatch.store.models import Base
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    url = f"sqlite:///{tmp_path / 'm.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    store = Store(url)
+    upgrade(store)
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []

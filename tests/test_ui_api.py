@@ -272,3 +272,26 @@ def test_airflow_plugin_registers_the_app_and_the_nav_entry():
     assert AIWatchUIPlugin.fastapi_apps[0]["url_prefix"] == "/aiwatch"
     view = AIWatchUIPlugin.external_views[0]
     assert view["name"] == "Morocco AI Watch" and view["href"] == "aiwatch/" and view["destination"] == "nav"
+
+
+def test_feed_credentials_never_reach_the_operators_view(tmp_path):
+    """A feed URL may carry credentials (http://user:pass@host/feed): the view shows them redacted."""
+    from datetime import UTC, datetime
+
+    from aiwatch.config import Feed
+    from aiwatch.store import Store, repo, upgrade
+    from aiwatch_ui import queries
+
+    store = Store(f"sqlite:///{tmp_path / 'w.db'}")
+    upgrade(store)
+    feed = Feed("private", "https://reader:hunter2@news.example/feed.xml", "fr")
+    repo.sync_feeds(store, [feed])
+    from aiwatch.feeds import PollResult
+
+    repo.record_poll(store, "r1", feed, PollResult("private", "failed", reason="http-401",
+                                                   error="http-401: https://reader:hunter2@news.example/feed.xml"),
+                     None, backoff_base_s=300, backoff_cap_s=3600)
+    page = queries.feeds(store, datetime.now(UTC))
+    [row] = page.items
+    assert "hunter2" not in row.url and "hunter2" not in (row.last_error or "")
+    assert row.url == "https://***@news.example/feed.xml"

@@ -13,8 +13,10 @@ tasks and a retry or re-run of any of them adds, posts or loses nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -90,17 +92,24 @@ def group_events(settings: Settings, run_id: str, *, now: datetime | None = None
     gazetteer = Gazetteer.load(settings.gazetteer_path)
     oldest = min((c.seen_at for c in candidates), default=now) - window
     recent = {r.event_id: _info(r) for r in event_store.recent_events(store, oldest)}
+    stats["errors"] = 0
     for article in candidates:
-        candidate = grouping.Candidate(article_id=article.article_id, title=article.title,
-                                       text=article.text or article.summary, outlet=article.coverage,
-                                       lang=article.lang, seen_at=article.seen_at)
-        placement = grouping.place(candidate, list(recent.values()), gazetteer, window=window)
-        new = None if placement.event_id is not None else event_store.NewEvent(
-            key=placement.key, partners=placement.partners, moroccan=placement.moroccan, kind=placement.kind,
-            headline=placement.headline,
-            signature=placement.signature)
-        record, role = event_store.place_article(store, article, placement.event_id, new, placement.reason, run_id,
-                                                 now)
+        try:
+            candidate = grouping.Candidate(article_id=article.article_id, title=article.title,
+                                           text=article.text or article.summary, outlet=article.coverage,
+                                           lang=article.lang, seen_at=article.seen_at)
+            placement = grouping.place(candidate, list(recent.values()), gazetteer, window=window)
+            new = None if placement.event_id is not None else event_store.NewEvent(
+                key=placement.key, partners=placement.partners, moroccan=placement.moroccan, kind=placement.kind,
+                headline=placement.headline,
+                signature=placement.signature)
+            record, role = event_store.place_article(store, article, placement.event_id, new, placement.reason,
+                                                     run_id, now)
+        except Exception:  # one article that cannot be placed fails alone; it is tried again next run
+            stats["errors"] += 1
+            log.exception("article %d (%s) could not be placed in an event; left for the next run",
+                          article.article_id, article.outlet)
+            continue
         recent[record.event_id] = _info(record)
         stats["placed"] += 1
         stats["new_events" if role == "first" else "followups" if role == "followup" else "same_outlet"] += 1
@@ -139,37 +148,61 @@ def compose(settings: Settings, run_id: str, *, now: datetime | None = None) -> 
     counts: Counter[str] = Counter()
     followed: dict[int, event_store.EventRecord] = {}
     for event_id, article_id, role in event_store.event_articles_without_message(store):
-        event = event_store.event_by_id(store, event_id)
-        assert event is not None
-        alert_key = f"alert:{event.key}"
-        if role == "first":
-            view = _alert_view(store, event, version)
-            counts["alerts"] += outbox.enqueue(store, [outbox.NewMessage(
-                key=alert_key, kind="alert", channel=settings.slack_channel, payload=blocks.alert_message(view),
-                event_id=event_id, article_id=article_id)], run_id, now)
+        try:
+            event = _compose_one(settings, store, version, event_id, article_id, role, run_id, now, counts)
+        except Exception:  # one message that cannot be built fails alone; it is tried again next run
+            counts["errors"] += 1
+            log.exception("event %d: the %s message for article %d could not be composed; left for the next run",
+                          event_id, "alert" if role == "first" else "reply", article_id)
             continue
-        article = event_store.scored_article(store, article_id, version)
-        if article is None:
-            log.warning("article %d of event %d has no verdict of model %s; no reply", article_id, event_id, version)
-            continue
-        counts["followups"] += outbox.enqueue(store, [outbox.NewMessage(
-            key=f"followup:{event.key}:{article_id}", kind="followup", channel=settings.slack_channel,
-            payload=blocks.followup_message(_ref(article), summarise(article.title, article.text, article.summary)),
-            event_id=event_id, article_id=article_id, parent_key=alert_key)], run_id, now)
-        followed[event_id] = event
+        if event is not None:
+            followed[event_id] = event
     # One edit per event with new coverage, rendered once after all its replies (its outlet count).
     for event_id, event in followed.items():
-        counts["updates"] += outbox.refresh(store, outbox.NewMessage(
-            key=f"update:{event.key}", kind="update", channel=settings.slack_channel,
-            payload=blocks.alert_message(_alert_view(store, event, version)), event_id=event_id,
-            parent_key=f"alert:{event.key}"), run_id, now)
+        try:
+            counts["updates"] += outbox.refresh(store, outbox.NewMessage(
+                key=f"update:{event.key}", kind="update", channel=settings.slack_channel,
+                payload=blocks.alert_message(_alert_view(store, event, version)), event_id=event_id,
+                parent_key=f"alert:{event.key}"), run_id, now)
+        except Exception:
+            counts["errors"] += 1
+            log.exception("event %d: the alert update could not be composed", event_id)
     if version is not None:
-        counts["digest_lines"] = compose_digest(settings, store, version, threshold, run_id, now)
+        try:
+            counts["digest_lines"] = compose_digest(settings, store, version, threshold, run_id, now)
+        except Exception:
+            counts["errors"] += 1
+            log.exception("the review digest could not be composed; it is tried again next run")
     stats = dict(counts)
     repo.record_step(store, run_id, "compose", stats)
     log.info("composed %d alerts, %d thread replies, %d alert updates, %d review digest lines",
              counts["alerts"], counts["followups"], counts["updates"], counts["digest_lines"])
     return stats
+
+
+def _compose_one(settings: Settings, store: Store, version: str | None, event_id: int, article_id: int, role: str,
+                 run_id: str, now: datetime, counts: Counter[str]) -> event_store.EventRecord | None:
+    """Enqueue the alert (first article) or thread reply of one placement; returns the event when a
+    reply was added (its alert then needs an update)."""
+    event = event_store.event_by_id(store, event_id)
+    if event is None:
+        raise LookupError(f"event {event_id} does not exist")
+    alert_key = f"alert:{event.key}"
+    if role == "first":
+        view = _alert_view(store, event, version)
+        counts["alerts"] += outbox.enqueue(store, [outbox.NewMessage(
+            key=alert_key, kind="alert", channel=settings.slack_channel, payload=blocks.alert_message(view),
+            event_id=event_id, article_id=article_id)], run_id, now)
+        return None
+    article = event_store.scored_article(store, article_id, version)
+    if article is None:
+        log.warning("article %d of event %d has no verdict of model %s; no reply", article_id, event_id, version)
+        return None
+    counts["followups"] += outbox.enqueue(store, [outbox.NewMessage(
+        key=f"followup:{event.key}:{article_id}", kind="followup", channel=settings.slack_channel,
+        payload=blocks.followup_message(_ref(article), summarise(article.title, article.text, article.summary)),
+        event_id=event_id, article_id=article_id, parent_key=alert_key)], run_id, now)
+    return event
 
 
 def compose_digest(settings: Settings, store: Store, version: str, threshold: float | None, run_id: str,
@@ -201,12 +234,38 @@ def compose_digest(settings: Settings, store: Store, version: str, threshold: fl
 
 
 class DryRunSink:
-    """Without Slack: the exact payloads go to the log and, one JSON object a line, to the outbox file."""
+    """Without Slack: the exact payloads go to the log and, one JSON object a line, to the outbox file.
+
+    Idempotent by outbox key, like Slack itself (where the key travels in the message metadata): a run
+    killed between writing a payload and marking it dry-run finds the key in the file and does not
+    write it again. An update (``chat.update``) may be written again when its payload changed."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._written: set[tuple[str, str]] | None = None
 
-    def write(self, row: outbox.OutboxRow, method: str, thread_of: str | None) -> None:
+    def _already(self) -> set[tuple[str, str]]:
+        if self._written is None:
+            self._written = set()
+            try:
+                with self.path.open(encoding="utf-8", errors="replace") as handle:
+                    for line in handle:
+                        try:
+                            record = json.loads(line)
+                            self._written.add((record["key"], _payload_digest(record.get("payload"))))
+                        except (ValueError, KeyError, TypeError):
+                            continue  # a torn last line from a killed run: its key is written again
+            except FileNotFoundError:
+                pass
+        return self._written
+
+    def write(self, row: outbox.OutboxRow, method: str, thread_of: str | None) -> bool:
+        """Write ``row``; False when the file already holds this key (with this payload)."""
+        identity = (row.key, _payload_digest(row.payload))
+        if identity in self._already():
+            log.info("dry-run %s %s: already in %s (an earlier run wrote it); not written again", method, row.key,
+                     self.path)
+            return False
         record = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "key": row.key, "kind": row.kind,
                   "method": method, "channel": row.channel, "thread_of": thread_of, "payload": row.payload}
         line = json.dumps(record, ensure_ascii=False, sort_keys=True)
@@ -214,6 +273,14 @@ class DryRunSink:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        self._already().add(identity)
+        return True
+
+
+def _payload_digest(payload: Any) -> str:
+    return hashlib.sha1(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
 def _metadata(row: outbox.OutboxRow) -> dict[str, Any]:
@@ -230,7 +297,7 @@ def deliver(settings: Settings, run_id: str, gateway: SlackGateway | None, *,
     """
     store = Store(settings.db_url)
     now = _now(now)
-    sink = DryRunSink(settings.outbox_path) if gateway is None else None
+    sink = DryRunSink(settings.outbox_path)  # reads the file only if a message is dry-run
     counts: Counter[str] = Counter()
     stopped: str | None = None
     for _ in range(3):  # a reply whose alert goes out in this pass is sent in the next one
@@ -239,7 +306,14 @@ def deliver(settings: Settings, run_id: str, gateway: SlackGateway | None, *,
             parent = outbox.by_key(store, row.parent_key) if row.parent_key else None
             if row.parent_key and (parent is None or parent.state not in outbox.DELIVERED):
                 continue  # its alert is not out yet (pending, or failed: re-queue it)
-            outcome = _deliver_one(settings, store, gateway, sink, row, parent, now, run_id, counts)
+            try:
+                outcome = _deliver_one(settings, store, gateway, sink, row, parent, now, run_id, counts)
+            except SlackFatal:
+                raise
+            except Exception as exc:  # one message we cannot handle fails alone, with its reason
+                log.exception("outbox %s (%s) could not be delivered", row.key, row.kind)
+                outbox.mark_failed(store, row, f"internal-error: {type(exc).__name__}: {exc}"[:500])
+                outcome = "failed"
             counts[outcome] += 1
             delivered_parent |= outcome in ("sent", "dry_run") and row.kind in ("alert", "digest")
             if outcome == "unavailable":
@@ -264,7 +338,7 @@ def deliver(settings: Settings, run_id: str, gateway: SlackGateway | None, *,
     return stats
 
 
-def _deliver_one(settings: Settings, store: Store, gateway: SlackGateway | None, sink: DryRunSink | None,
+def _deliver_one(settings: Settings, store: Store, gateway: SlackGateway | None, sink: DryRunSink,
                  row: outbox.OutboxRow, parent: outbox.OutboxRow | None, now: datetime, run_id: str,
                  counts: Counter[str]) -> str:
     """Deliver one message; returns sent | updated | dry_run | failed | unavailable. Raises SlackFatal."""
@@ -275,8 +349,8 @@ def _deliver_one(settings: Settings, store: Store, gateway: SlackGateway | None,
         log.error("outbox %s refused before sending: %s", row.key, exc)
         return "failed"
     method = "chat.update" if row.kind == "update" else "chat.postMessage"
-    if sink is not None or (parent is not None and parent.state == "dry_run"):
-        (sink or DryRunSink(settings.outbox_path)).write(row, method, row.parent_key)
+    if gateway is None or (parent is not None and parent.state == "dry_run"):
+        sink.write(row, method, row.parent_key)
         outbox.mark_dry_run(store, row, now)
         return "dry_run"
     assert gateway is not None

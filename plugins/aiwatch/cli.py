@@ -1,7 +1,9 @@
 """Command line for operators: `python -m aiwatch.cli <command>` (also installed as `aiwatch`).
 
 - ``run-dag``: one cycle of the real ``morocco_ai_watch`` DAG (``airflow dags test``), then the summary.
-- ``cycle``: one cycle through the library alone (no Airflow), e.g. for debugging a feed.
+- ``cycle``: one cycle through the library alone (no Airflow), e.g. for debugging a feed. Exit code 0
+  when every step finished, 1 when a step failed (the summary says which and why), 2 for a
+  configuration or store error, 3 when another cycle is running on the same store.
 - ``summary``: the summary of the latest cycle recorded in the store.
 - ``db-upgrade``: apply the store's schema migrations.
 - ``standalone``: ``airflow standalone`` with the project's DAGs, printing where to log in.
@@ -18,6 +20,8 @@ import time
 from pathlib import Path
 
 from aiwatch.config import ConfigError, Settings
+from aiwatch.store.engine import StoreUnavailable
+from aiwatch.store.lock import StoreBusy
 
 DAG_ID = "morocco_ai_watch"
 _PROGRESS_MARKERS = ("aiwatch", "feed=", "pages attempted", "Marking task", "state=", "ERROR", "Traceback")
@@ -142,8 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "cycle":
             from aiwatch.airflow_bridge import slack_gateway
 
-            print(cycle.run_cycle(settings, gateway=slack_gateway(settings)).text())
-            return 0
+            summary = cycle.run_cycle(settings, gateway=slack_gateway(settings))
+            print(summary.text())
+            return 1 if summary.missing_steps else 0
         upgrade(store)
         run_id = repo.latest_run_id(store)
         if run_id is None:
@@ -154,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    except StoreUnavailable as exc:
+        print(f"store error: {exc}", file=sys.stderr)
+        return 2
+    except StoreBusy as exc:
+        print(f"not started: {exc}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

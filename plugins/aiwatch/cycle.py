@@ -3,7 +3,10 @@ the benchmarks and the tests call :func:`run_cycle` whole.
 
 Each step reads what it needs from the store and writes its results and counts back, keyed by
 the run id, so a retried or re-run step changes nothing twice and the summary can be rebuilt
-from the store alone.
+from the store alone. A bad item fails alone: one feed, page, article, event or message that
+cannot be processed is recorded with its reason and the step goes on; a step that fails whole is
+recorded too, and the later steps still run (messages pending from earlier runs are delivered
+whatever happened to this run's classification).
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from aiwatch import alerts
 from aiwatch.classify import classify_new
 from aiwatch.config import Feed, Settings, load_feeds
 from aiwatch.feeds import poll
-from aiwatch.fetcher import Fetcher, FetchLimits
+from aiwatch.fetcher import Fetcher, FetchLimits, system_resolver
 from aiwatch.pages import HostGate, iter_pages
 from aiwatch.slack.gateway import SlackGateway
 from aiwatch.store import Store, repo, upgrade
+from aiwatch.store.lock import exclusive
 from aiwatch.store.repo import PageOutcome
-from aiwatch.urls import host_of
+from aiwatch.urls import host_of, redact, shorten
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +54,18 @@ def open_store(settings: Settings) -> Store:
 
 
 def make_fetcher(settings: Settings, max_bytes: int) -> Fetcher:
+    resolver = None
+    if settings.static_hosts:
+        static = dict(settings.static_hosts)
+
+        def resolver(host: str, port: int) -> list[str]:
+            return [static[host]] if host in static else system_resolver(host, port)
+
     return Fetcher(FetchLimits(
         timeout_s=settings.http_timeout_s, connect_timeout_s=settings.connect_timeout_s, max_bytes=max_bytes,
         max_redirects=settings.max_redirects, user_agent=settings.user_agent,
         allow_private=settings.allow_private_networks, private_allowlist=settings.private_allowlist,
-    ))
+    ), resolver=resolver)
 
 
 @contextmanager
@@ -76,19 +87,54 @@ def new_run_id(now: datetime | None = None) -> str:
 
 def prepare(settings: Settings) -> list[Feed]:
     """Migrate the store, read and validate the feeds file, and register the feeds."""
-    store = open_store(settings)
-    upgrade(store)
     feeds = load_feeds(settings.feeds_file)
+    store = open_store(settings)
+    store.check()
+    upgrade(store)
     repo.sync_feeds(store, feeds)
     log.info("cycle prepared: %d feeds from %s, store %s", len(feeds), settings.feeds_file,
              store.engine.url.render_as_string(hide_password=True))
     return feeds
 
 
+def feed_named(settings: Settings, name: str) -> Feed:
+    """The configured feed ``name`` as ``prepare`` registered it (tasks pass names, never URLs:
+    a feed URL may carry credentials, and XCom values are shown in the UI)."""
+    feed = repo.feed_config(open_store(settings), name)
+    if feed is None:
+        raise FeedFailed(f"feed={name} is not registered in the store; is it still in {settings.feeds_file}?")
+    return feed
+
+
 def poll_feed(settings: Settings, feed: Feed, run_id: str, *, now: datetime | None = None,
               fetcher: Fetcher | None = None) -> dict[str, Any]:
-    """Poll one feed and store its new entries. Raises FeedFailed / FeedSkipped after recording them."""
+    """Poll one feed and store its new entries. Raises FeedFailed / FeedSkipped after recording them.
+
+    Anything unexpected (a bug, an entry the store refuses) fails this feed alone: it is recorded as
+    the feed's failure with its reason, like an HTTP error, and raised as FeedFailed."""
     now = now or datetime.now(UTC)
+    try:
+        return _poll_feed(settings, feed, run_id, now, fetcher)
+    except (FeedFailed, FeedSkipped):
+        raise
+    except Exception as exc:
+        from aiwatch.feeds import PollResult
+
+        error = f"internal-error: {type(exc).__name__} while polling {shorten(redact(feed.url), 150)}: {exc}"[:500]
+        log.exception("feed=%s: %s", feed.name, error)
+        try:
+            state = repo.record_poll(open_store(settings), run_id, feed,
+                                     PollResult(feed.name, "failed", reason="internal-error", error=error), None,
+                                     backoff_base_s=settings.feed_backoff_base_s,
+                                     backoff_cap_s=settings.feed_backoff_cap_s, now=now)
+            error += f"; {state.consecutive_failures} consecutive failure(s)"
+        except Exception:  # the store itself is the problem: the task log has both tracebacks
+            log.exception("feed=%s: the failure could not be recorded in the store either", feed.name)
+        raise FeedFailed(f"feed={feed.name} failed ({error})") from None
+
+
+def _poll_feed(settings: Settings, feed: Feed, run_id: str, now: datetime, fetcher: Fetcher | None
+               ) -> dict[str, Any]:
     store = open_store(settings)
     snapshot = repo.feed_snapshot(store, feed.name)
     if snapshot and snapshot.next_attempt_at and snapshot.next_attempt_at > now:
@@ -108,18 +154,18 @@ def poll_feed(settings: Settings, feed: Feed, run_id: str, *, now: datetime | No
     with _fetcher(settings, settings.max_feed_bytes, fetcher) as client:
         result = poll(feed, client, etag=snapshot.etag if snapshot else None,
                       last_modified=snapshot.last_modified if snapshot else None,
-                      max_bytes=settings.max_feed_bytes, now=now)
+                      max_bytes=settings.max_feed_bytes, now=now, parse_timeout_s=settings.feed_parse_timeout_s)
     counts = repo.add_entries(store, feed, result.entries, run_id, now) if result.status == "ok" else None
     if result.status == "failed" and result.retry_after and result.http_status in (429, 503):
         repo.set_host_backoff(store, host, result.retry_after, f"HTTP {result.http_status} on {feed.url}", now)
     state = repo.record_poll(store, run_id, feed, result, counts, backoff_base_s=settings.feed_backoff_base_s,
                              backoff_cap_s=settings.feed_backoff_cap_s, now=now)
     for warning in result.warnings:
-        log.warning("feed=%s url=%s: %s", feed.name, feed.url, warning)
+        log.warning("feed=%s url=%s: %s", feed.name, shorten(redact(feed.url), 150), warning)
     stats = {"feed": feed.name, "status": result.status, "http_status": result.http_status,
              "entries": len(result.entries), **(counts.as_dict() if counts else {})}
     if result.status == "failed":
-        message = (f"feed={feed.name} url={feed.url} failed ({result.reason}): {result.error}; "
+        message = (f"feed={feed.name} url={shorten(redact(feed.url), 150)} failed ({result.reason}): {result.error}; "
                    f"{state.consecutive_failures} consecutive failure(s), next attempt "
                    f"{(state.next_attempt_at or now).isoformat(timespec='seconds')}")
         log.error(message)
@@ -154,13 +200,15 @@ def fetch_and_extract(settings: Settings, run_id: str, *, fetcher: Fetcher | Non
     started = time.monotonic()
     waiting = repo.hosts_in_backoff(store)
     gate = HostGate(settings.per_host_limit, {h: t.timestamp() for h, t in waiting.items()})
-    jobs = repo.pending_pages(store, settings.max_pages_per_cycle, skip_hosts=waiting)
+    claim = repo.claim_pages(store, settings.max_pages_per_cycle, skip_hosts=waiting,
+                             max_attempts=settings.max_page_attempts)
+    jobs = claim.jobs
     dated = _dated_articles(store, [job.article_id for job in jobs])
     outcomes: list[PageOutcome] = []
-    saved = {"ok": 0, "failed": 0, "deferred": 0, "duplicate": 0}
+    saved = {"ok": 0, "failed": 0, "deferred": 0, "duplicate": 0, "given_up": claim.given_up}
 
     def save(batch: list[PageOutcome]) -> None:
-        for key, count in repo.save_pages(store, batch).items():
+        for key, count in repo.save_pages(store, batch, max_attempts=settings.max_page_attempts).items():
             saved[key] = saved.get(key, 0) + count
 
     # Pages are stored in order, a batch at a time, while later pages are still being extracted:
@@ -177,12 +225,19 @@ def fetch_and_extract(settings: Settings, run_id: str, *, fetcher: Fetcher | Non
         if host not in waiting and until > time.time():
             repo.set_host_backoff(store, host, until - time.time(), "Retry-After on an article page")
     reasons = Counter((o.error or "unknown").split(":", 1)[0] for o in outcomes if o.status == "failed")
+    refused = repo.refused_at_ingest(store, run_id)  # links that could not even be tried (bad-url)
+    reasons.update(refused)
+    saved["failed"] += sum(refused.values())
+    retry_reasons = Counter((o.error or "unknown").split(":", 1)[0] for o in outcomes
+                            if o.status == "deferred" and o.attempted)
     stats = {"attempted": len(jobs), "extracted": saved["ok"], "partial": saved["failed"],
-             "deferred": saved["deferred"], "duplicates": saved["duplicate"], "failure_reasons": dict(reasons),
+             "deferred": saved["deferred"], "duplicates": saved["duplicate"], "given_up": saved["given_up"],
+             "failure_reasons": dict(reasons), "retry_reasons": dict(retry_reasons),
              "hosts_waiting": sorted(waiting), "seconds": round(time.monotonic() - started, 2)}
     repo.record_step(store, run_id, "fetch", stats)
-    log.info("pages attempted=%d extracted=%d partial=%d deferred=%d duplicates=%d in %.1fs",
-             len(jobs), saved["ok"], saved["failed"], saved["deferred"], saved["duplicate"], stats["seconds"])
+    log.info("pages attempted=%d extracted=%d partial=%d deferred=%d given-up=%d duplicates=%d in %.1fs",
+             len(jobs), saved["ok"], saved["failed"], saved["deferred"], saved["given_up"], saved["duplicate"],
+             stats["seconds"])
     return stats
 
 
@@ -203,8 +258,12 @@ class CycleSummary:
     extracted: int = 0
     partial: int = 0
     deferred: int = 0
+    given_up: int = 0
     partial_reasons: dict[str, int] = field(default_factory=dict)
+    retry_reasons: dict[str, int] = field(default_factory=dict)
     classified: int = 0
+    rescored: int = 0
+    classify_errors: int = 0
     relevant: int = 0
     model_version: str | None = None
     alerts: int | None = None
@@ -222,7 +281,10 @@ class CycleSummary:
     slack_unavailable: str | None = None
     slack_error: str | None = None
     outbox_file: str | None = None
+    compose_errors: int = 0
+    group_errors: int = 0
     missing_steps: list[str] = field(default_factory=list)
+    step_errors: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -242,16 +304,27 @@ class CycleSummary:
         lines.append(f"articles: {self.new_articles} new, {self.updated_articles} updated headlines, "
                      f"{self.duplicate_articles} duplicates ignored")
         reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(self.partial_reasons.items()))
+        retries = ", ".join(f"{count} {reason}" for reason, count in sorted(self.retry_reasons.items()))
         lines.append(f"pages: {self.extracted} extracted, {self.partial} partial (feed title and summary kept"
-                     + (f": {reasons}" if reasons else "") + f"), {self.deferred} deferred")
-        lines.append(f"classified: {self.classified} articles with model {self.model_version or '-'}, "
-                     f"{self.relevant} relevant (new Moroccan AI partnership)")
+                     + (f": {reasons}" if reasons else "") + f"), {self.deferred} deferred to a later cycle"
+                     + (f" ({retries})" if retries else "")
+                     + (f", {self.given_up} given up after repeated failures (judged on feed text)"
+                        if self.given_up else ""))
+        lines.append(f"classified: {self.classified} articles with model {self.model_version or '-'}"
+                     + (f" ({self.rescored} re-scored after their text changed)" if self.rescored else "")
+                     + f", {self.relevant} relevant (new Moroccan AI partnership)"
+                     + (f"; {self.classify_errors} could not be scored (see the classify log)"
+                        if self.classify_errors else ""))
         lines.append(f"events: {self.new_events} new partnership events, {self.followup_articles} follow-up "
                      f"articles; composed {self.alerts_composed} alerts, {self.replies_composed} thread replies, "
-                     f"{self.digest_lines} review digest lines")
+                     f"{self.digest_lines} review digest lines"
+                     + (f"; {self.group_errors + self.compose_errors} item(s) failed alone (see the logs)"
+                        if self.group_errors + self.compose_errors else ""))
         lines.append(self._alerts_line())
         if self.missing_steps:
             lines.append(f"INCOMPLETE: step(s) {', '.join(self.missing_steps)} did not finish; see their task logs")
+            for step, error in sorted(self.step_errors.items()):
+                lines.append(f"  {step}: {error[:700]}")
         return "\n".join(lines)
 
     def _alerts_line(self) -> str:
@@ -302,19 +375,25 @@ def summarise(settings: Settings, run_id: str, feed_names: list[str] | None = No
     summary.extracted = fetch.get("extracted", 0)
     summary.partial = fetch.get("partial", 0)
     summary.deferred = fetch.get("deferred", 0)
+    summary.given_up = fetch.get("given_up", 0)
     summary.partial_reasons = fetch.get("failure_reasons", {})
+    summary.retry_reasons = fetch.get("retry_reasons", {})
     summary.duplicate_articles += fetch.get("duplicates", 0)
     classify = steps.get("classify", {})
     summary.classified = classify.get("classified", 0)
+    summary.rescored = classify.get("rescored", 0)
+    summary.classify_errors = classify.get("errors", 0)
     summary.relevant = classify.get("relevant", 0)
     summary.model_version = classify.get("model_version")
     group = steps.get("group", {})
     summary.new_events = group.get("new_events", 0)
     summary.followup_articles = group.get("followups", 0) + group.get("same_outlet", 0)
+    summary.group_errors = group.get("errors", 0)
     compose = steps.get("compose", {})
     summary.alerts_composed = compose.get("alerts", 0)
     summary.replies_composed = compose.get("followups", 0)
     summary.digest_lines = compose.get("digest_lines", 0)
+    summary.compose_errors = compose.get("errors", 0)
     if "deliver" in steps:
         deliver = steps["deliver"]
         summary.delivery_mode = deliver.get("mode")
@@ -326,34 +405,61 @@ def summarise(settings: Settings, run_id: str, feed_names: list[str] | None = No
         summary.outbox_file = deliver.get("outbox_file")
         summary.alerts = summary.posted + summary.dry_run
     summary.missing_steps = [step for step in CORE_STEPS if step not in steps]
+    summary.step_errors = {step: error for step, error in (steps.get("errors") or {}).items()
+                           if step in summary.missing_steps}
     repo.record_step(store, run_id, "summary", summary.as_dict())
     return summary
 
 
-def run_cycle(settings: Settings, run_id: str | None = None, gateway: SlackGateway | None = None) -> CycleSummary:
+def record_step_error(settings: Settings, run_id: str, step: str, exc: BaseException) -> None:
+    """Keep why a whole step failed, for the summary (the traceback is in the log)."""
+    try:
+        store = open_store(settings)
+        steps, _ = repo.run_record(store, run_id)
+        errors = dict(steps.get("errors") or {})
+        errors[step] = redact(f"{type(exc).__name__}: {exc}")[:1000]
+        repo.record_step(store, run_id, "errors", errors)
+    except Exception:
+        log.exception("could not record the failure of step %s", step)
+
+
+def run_cycle(settings: Settings, run_id: str | None = None, gateway: SlackGateway | None = None,
+              *, lock_wait_s: float = 0.0) -> CycleSummary:
     """A whole cycle in one process (no Airflow): polls in parallel threads, then pages, classification,
-    events and alerts (to ``gateway``, or dry-run without one), then the summary."""
+    events and alerts (to ``gateway``, or dry-run without one), then the summary.
+
+    One cycle at a time per store (:func:`aiwatch.store.lock.exclusive`; a second one raises
+    StoreBusy). Every step runs whatever happened to the one before: delivery in particular sends
+    messages pending from earlier runs even when this run's classification failed."""
     run_id = run_id or new_run_id()
     feeds = prepare(settings)
+    with exclusive(open_store(settings), "cycle", wait_s=lock_wait_s):
+        return _run_steps(settings, run_id, gateway, feeds)
 
+
+def _run_steps(settings: Settings, run_id: str, gateway: SlackGateway | None, feeds: list[Feed]) -> CycleSummary:
     def one(feed: Feed) -> None:
         try:
             poll_feed(settings, feed, run_id)
         except (FeedFailed, FeedSkipped):
             pass  # recorded in the store and logged; the summary reports it
         except Exception:
-            log.exception("feed=%s url=%s: unexpected error while polling", feed.name, feed.url)
+            log.exception("feed=%s url=%s: unexpected error while polling", feed.name, shorten(redact(feed.url), 150))
 
     with ThreadPoolExecutor(max_workers=max(1, min(settings.fetch_workers, len(feeds) or 1))) as pool:
         list(pool.map(one, feeds))
-    fetch_and_extract(settings, run_id)
-    try:
-        classify_new(settings, run_id)
-        alerts.group_events(settings, run_id)
-        alerts.compose(settings, run_id)
-        alerts.deliver(settings, run_id, gateway)
-    except Exception:
-        log.exception("a step after fetching failed; the summary will say the cycle is incomplete")
+    steps = (("fetch", lambda: fetch_and_extract(settings, run_id)),
+             ("classify", lambda: classify_new(settings, run_id)),
+             ("group", lambda: alerts.group_events(settings, run_id)),
+             ("compose", lambda: alerts.compose(settings, run_id)),
+             ("deliver", lambda: alerts.deliver(settings, run_id, gateway)))
+    for name, step in steps:
+        try:
+            step()
+        except Exception as exc:
+            log.exception("step %s failed; the later steps still run and the summary says the cycle is incomplete",
+                          name)
+            record_step_error(settings, run_id, name, exc)
     summary = summarise(settings, run_id, [f.name for f in feeds])
     log.info("%s", summary.text())
     return summary

@@ -3,8 +3,12 @@
 Pages are fetched by a thread pool with a per-host limit (news sites throttle crawlers), and a
 host that answers 429/503 with Retry-After is left alone for that long: its remaining pages are
 *deferred* to a later cycle rather than hammered. A page that fails for good (404, too big, not
-HTML, blocked address...) keeps the feed's title and summary, records the reason, and is still
-classified; it is never fetched again.
+HTML, blocked address, a URL that cannot be fetched...) keeps the feed's title and summary, records
+the reason, and is still classified; it is never fetched again. A page that fails in a way that may
+heal (timeout, connection reset, 5xx) is *deferred* too, and tried again on later cycles until its
+attempts run out (see :func:`aiwatch.store.repo.pending_pages`). Anything unexpected while fetching
+or extracting one page (a bug, a crashing parser) becomes that page's outcome, logged with its URL:
+one page never stops the others.
 
 Extraction is CPU-bound and holds the GIL, so threads alone use one core however many there are.
 For a batch of pages on a machine with several cores, extraction runs in a pool of worker
@@ -29,9 +33,12 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
+from aiwatch.aggregators import ResolveError, article_id, is_interstitial, resolve
 from aiwatch.extract import Extracted, ExtractError, extract_article, extract_in_worker
 from aiwatch.fetcher import Fetcher, FetchError, Response
+from aiwatch.procutil import worker_initializer
 from aiwatch.store.repo import PageJob, PageOutcome
+from aiwatch.urls import host_of, redact, shorten
 
 log = logging.getLogger(__name__)
 
@@ -76,33 +83,74 @@ def extraction_processes(pages: int, cores: int | None = None) -> int:
     return cores if cores > 1 and pages >= MIN_PAGES_FOR_PROCESSES else 0
 
 
+def _waiting(job: PageJob) -> PageOutcome:
+    return PageOutcome(job.article_id, "deferred", error=f"host {job.outlet} asked us to wait (Retry-After)",
+                       attempted=False)
+
+
+def _resolved(job: PageJob, fetcher: Fetcher, gate: HostGate) -> str | PageOutcome:
+    """The URL to fetch: the job's, or the publisher's behind an aggregator link (Google News), asked
+    of the aggregator within its own per-host limit."""
+    if article_id(job.url) is None:
+        return job.url
+    try:
+        with gate.semaphore(host_of(job.url)):
+            return resolve(job.url, fetcher)
+    except ResolveError as exc:
+        log.warning("article %d: %s", job.article_id, exc)
+        return PageOutcome(job.article_id, "deferred" if exc.transient else "failed", error=str(exc)[:1000])
+
+
 def _download(job: PageJob, fetcher: Fetcher, gate: HostGate, max_bytes: int) -> Response | PageOutcome:
     """The page's response, or the outcome saying why there is none (deferred, failed, empty)."""
     if gate.blocked(job.outlet):
-        return PageOutcome(job.article_id, "deferred", error=f"host {job.outlet} asked us to wait (Retry-After)")
+        return _waiting(job)
+    url = _resolved(job, fetcher, gate)
+    if isinstance(url, PageOutcome):
+        return url
+    resolved = url if url != job.url else None
     with gate.semaphore(job.outlet):
         if gate.blocked(job.outlet):
-            return PageOutcome(job.article_id, "deferred", error=f"host {job.outlet} asked us to wait (Retry-After)")
+            return _waiting(job)
         try:
-            response = fetcher.get(job.url, max_bytes=max_bytes, accept=PAGE_ACCEPT)
+            response = fetcher.get(url, max_bytes=max_bytes, accept=PAGE_ACCEPT)
         except FetchError as exc:
             if exc.retry_after is not None and exc.status in (429, 503):
                 gate.block(job.outlet, exc.retry_after)
-                return PageOutcome(job.article_id, "deferred", http_status=exc.status, error=str(exc))
-            return PageOutcome(job.article_id, "failed", http_status=exc.status, error=str(exc)[:1000])
+                return PageOutcome(job.article_id, "deferred", http_status=exc.status, error=str(exc),
+                                   resolved_url=resolved)
+            status = "deferred" if exc.transient else "failed"
+            return PageOutcome(job.article_id, status, http_status=exc.status, error=str(exc)[:1000],
+                               resolved_url=resolved)
     if response.status == 304 or not response.body:
-        return PageOutcome(job.article_id, "failed", http_status=response.status, error="empty-body: no content")
+        return PageOutcome(job.article_id, "failed", http_status=response.status, error="empty-body: no content",
+                           resolved_url=resolved)
+    if resolved:
+        response.aggregator_url = job.url
+    if is_interstitial(response.final_url):
+        return PageOutcome(job.article_id, "failed", http_status=response.status, resolved_url=resolved,
+                           error=f"interstitial-page: {response.final_url[:200]} is an aggregator or consent page, "
+                                 "not the article; feed title and summary kept")
     return response
 
 
+def _unexpected(job: PageJob, exc: BaseException, where: str) -> PageOutcome:
+    """An error nobody foresaw, in one page: logged with the page's URL, recorded as its outcome, and
+    tried again on a later cycle (its attempts are bounded, so a page that always fails gives up)."""
+    log.error("article %d: unexpected %s while %s %s: %s", job.article_id, type(exc).__name__, where,
+              shorten(redact(job.url)), exc, exc_info=exc)
+    return PageOutcome(job.article_id, "deferred", error=f"internal-error: {type(exc).__name__} while {where}: {exc}"[:1000])
+
+
 def _outcome(job: PageJob, response: Response, extracted: Extracted | tuple[str, str]) -> PageOutcome:
+    resolved = response.url if response.aggregator_url else None
     if not isinstance(extracted, Extracted):
         return PageOutcome(job.article_id, "failed", http_status=response.status,
-                           error=f"{extracted[1]}: {job.url}"[:1000])
+                           error=f"{extracted[1]}: {shorten(redact(response.url), 300)}"[:1000], resolved_url=resolved)
     return PageOutcome(
         job.article_id, "ok", text=extracted.text, page_title=extracted.title, published=extracted.published,
         lang=extracted.lang, site_name=extracted.site_name, encoding=extracted.encoding,
-        http_status=response.status, final_url=response.final_url,
+        http_status=response.status, final_url=response.final_url, resolved_url=resolved,
     )
 
 
@@ -117,8 +165,16 @@ def _extract_here(job: PageJob, response: Response, with_date: bool = True) -> P
 
 def fetch_one(job: PageJob, fetcher: Fetcher, gate: HostGate, max_bytes: int, with_date: bool = True) -> PageOutcome:
     """Fetch and extract one page; every failure becomes an outcome with a reason, never an exception."""
-    result = _download(job, fetcher, gate, max_bytes)
-    return result if isinstance(result, PageOutcome) else _extract_here(job, result, with_date)
+    try:
+        result = _download(job, fetcher, gate, max_bytes)
+    except Exception as exc:
+        return _unexpected(job, exc, "fetching")
+    if isinstance(result, PageOutcome):
+        return result
+    try:
+        return _extract_here(job, result, with_date)
+    except Exception as exc:
+        return _unexpected(job, exc, "extracting")
 
 
 @dataclass
@@ -138,7 +194,10 @@ class _ProcessExtraction:
         # fork: the workers inherit the imported extractor (no re-import of trafilatura, nor of the
         # caller's __main__, which for an Airflow task is the whole of Airflow). The workers are all
         # started here, before any fetching thread exists, and only ever run extract_article.
-        self._pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork"))
+        # The workers die with this process (parent-death signal and a watchdog): a cycle killed with
+        # SIGKILL, or by Airflow, leaves no orphan holding memory and the store's files.
+        self._pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork"),
+                                         initializer=worker_initializer, initargs=(os.getpid(),))
         self._pool.submit(os.getpid).result(timeout=60)
         self._slots = threading.BoundedSemaphore(processes * QUEUED_PER_PROCESS)
         self.processes = processes
@@ -167,10 +226,15 @@ class _ProcessExtraction:
     def collect(self, pending: _Pending) -> PageOutcome:
         try:
             return _outcome(pending.job, pending.response, pending.future.result())
-        except Exception as exc:  # a worker died (OOM, signal) or the pool broke: extract here instead
+        except BrokenProcessPool as exc:  # a worker died (OOM, signal) or the pool broke: extract here instead
             self._mark_broken(exc)
-            self.retried_here += 1
+        except Exception as exc:  # raised inside the worker by this page alone
+            return _unexpected(pending.job, exc, "extracting")
+        self.retried_here += 1
+        try:
             return _extract_here(pending.job, pending.response, pending.with_date)
+        except Exception as exc:
+            return _unexpected(pending.job, exc, "extracting")
 
     def _mark_broken(self, exc: BaseException) -> None:
         if not self.broken:
@@ -215,14 +279,23 @@ def iter_pages(jobs: Sequence[PageJob], fetcher: Fetcher, *, workers: int, per_h
                 return fetch_one(job, fetcher, gate, max_bytes, job.article_id not in dated)
         else:
             def work(job: PageJob) -> _Pending | PageOutcome:
-                result = _download(job, fetcher, gate, max_bytes)
+                try:
+                    result = _download(job, fetcher, gate, max_bytes)
+                except Exception as exc:
+                    return _unexpected(job, exc, "fetching")
                 if isinstance(result, PageOutcome):
                     return result
-                return pool.submit(job, result, job.article_id not in dated)
+                try:
+                    return pool.submit(job, result, job.article_id not in dated)
+                except Exception as exc:
+                    return _unexpected(job, exc, "extracting")
 
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs))), thread_name_prefix="page") as threads:
-            for future in [threads.submit(work, job) for job in jobs]:
-                item = future.result()
+            for job, future in [(job, threads.submit(work, job)) for job in jobs]:
+                try:
+                    item = future.result()
+                except Exception as exc:  # pragma: no cover - work() catches everything; belt and braces
+                    item = _unexpected(job, exc, "fetching")
                 outcome = pool.collect(item) if isinstance(item, _Pending) and pool is not None else item
                 if outcome.status == "failed":
                     reasons[(outcome.error or "").split(":", 1)[0]] += 1

@@ -30,6 +30,7 @@ from aiwatch.store.models import (
     Label,
     OutboxMessage,
 )
+from aiwatch.urls import redact
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -82,6 +83,8 @@ class FeedRow:
     extracted_share: float | None  # of the pages tried (not the ones still waiting)
     failed_run_id: str | None  # the run of the latest failed poll (its poll_feed task log)
     failed_at: datetime | None
+    pages_given_up: int = 0  # failed repeatedly and gave up (judged on the feed's text)
+    given_up_reasons: tuple[str, ...] = ()  # the latest few, as stored
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,10 @@ _REASON_WORDS = {
     "broken-feed": "the document is not a readable feed",
     "no-usable-entries": "the feed has entries but none with a usable link",
     "backoff": "skipped: the feed is waiting after earlier failures",
+    "too-deep": "the document nests elements too deeply to be parsed safely",
+    "parse-timeout": "the document took too long to parse",
+    "internal-error": "an unexpected error while reading this feed (see the task log)",
+    "fetch-error": "an unexpected error while downloading (see the task log)",
 }
 
 
@@ -171,23 +178,31 @@ def feeds(store: Store, now: datetime, *, sort: str = "status", descending: bool
         failed = {row.feed: row for row in session.execute(
             select(FeedPoll.feed, FeedPoll.run_id, FeedPoll.at, FeedPoll.reason, FeedPoll.http_status)
             .join(latest, (latest.c.feed == FeedPoll.feed) & (latest.c.at == FeedPoll.at)))}
+        given_up: dict[str, list[str]] = defaultdict(list)
+        for feed, error in session.execute(select(Article.feed, Article.fetch_error)
+                                           .where(Article.fetch_status == "given-up")
+                                           .order_by(Article.id.desc()).limit(500)):
+            if len(given_up[feed]) < 3:
+                given_up[feed].append(redact(error or "")[:300])
         rows = []
         for state in states:
             counts = pages.get(state.name, {})
-            ok, bad = counts.get("ok", 0), counts.get("failed", 0)
+            ok, bad = counts.get("ok", 0), counts.get("failed", 0) + counts.get("given-up", 0)
             waiting = counts.get("pending", 0) + counts.get("deferred", 0)
             poll = failed.get(state.name)
             status = _feed_status(state, now, stale_after)
             rows.append(FeedRow(
-                name=state.name, url=state.url, lang=state.lang, status=status, last_status=state.last_status,
-                last_polled_at=state.last_polled_at, last_ok_at=state.last_ok_at, last_error=state.last_error,
+                name=state.name, url=redact(state.url), lang=state.lang, status=status,
+                last_status=state.last_status, last_polled_at=state.last_polled_at, last_ok_at=state.last_ok_at,
+                last_error=redact(state.last_error) if state.last_error else None,
                 last_error_words=error_in_words(poll.reason if poll else None, poll.http_status if poll else None,
                                                 state.last_error) if state.last_error else None,
                 consecutive_failures=state.consecutive_failures or 0, next_attempt_at=state.next_attempt_at,
                 entries_seen=state.entries_seen or 0, articles=sum(counts.values()), pages_extracted=ok,
                 pages_failed=bad, pages_waiting=waiting, extracted_share=round(ok / (ok + bad), 4) if ok + bad else None,
                 failed_run_id=poll.run_id if poll and status == "failing" else None,
-                failed_at=poll.at if poll else None))
+                failed_at=poll.at if poll else None, pages_given_up=counts.get("given-up", 0),
+                given_up_reasons=tuple(given_up.get(state.name, ()))))
         return rows
 
     rows = store.read(work)

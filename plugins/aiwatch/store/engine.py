@@ -17,9 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,24 @@ def engine_for(url: str) -> Engine:
     return make_engine(url)
 
 
+class StoreUnavailable(RuntimeError):
+    """The store cannot be reached or opened; the message names the URL (password hidden) and why."""
+
+
+def redacted(url: str) -> str:
+    """A store URL safe to print: the password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def _why(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return first[:300]
+
+
 def _is_lock_error(exc: OperationalError) -> bool:
     text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
     return "database is locked" in text or "database is busy" in text or "deadlock detected" in text
@@ -72,8 +90,26 @@ class Store:
 
     def __init__(self, url: str, engine: Engine | None = None) -> None:
         self.url = url
-        self.engine = engine or engine_for(url)
+        try:
+            self.engine = engine or engine_for(url)
+        except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+            raise StoreUnavailable(f"WATCH_DB_URL={redacted(url)} is not a usable database URL ({_why(exc)}); "
+                                   "use sqlite:///path/to/watch.db or postgresql+psycopg://user@host/db") from None
+        except OSError as exc:
+            raise StoreUnavailable(f"the store {redacted(url)} cannot be created ({exc.strerror or exc}: "
+                                   f"{exc.filename or ''}); check WATCH_DB_URL and that its directory can be "
+                                   "written") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def check(self) -> None:
+        """Connect once; :class:`StoreUnavailable` saying which URL and why if the store cannot be reached."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except (DBAPIError, OSError) as exc:
+            raise StoreUnavailable(
+                f"cannot reach the store {redacted(self.url)}: {_why(exc)}; check WATCH_DB_URL (host, port, "
+                "database name, role and password) and that the database server is running") from None
 
     @property
     def dialect(self) -> str:

@@ -133,6 +133,10 @@ class Article(Base):
     page_title: Mapped[str | None] = mapped_column(Text)
     fetch_status: Mapped[str] = mapped_column(String(16), default="pending")
     fetch_error: Mapped[str | None] = mapped_column(Text)
+    #: Claims of the page so far (counted before fetching): bounded, then the page is given up.
+    fetch_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Bumped whenever title, summary or text change: a verdict on an older revision is stale.
+    content_rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     http_status: Mapped[int | None] = mapped_column(Integer)
     encoding: Mapped[str | None] = mapped_column(String(32))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
@@ -141,6 +145,17 @@ class Article(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     title_history: Mapped[list | None] = mapped_column(JSON)
+
+
+class UrlAlias(Base):
+    """Another URL of a stored article (an aggregator's link resolved to the publisher's page)."""
+
+    __tablename__ = "url_aliases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alias_key: Mapped[str] = mapped_column(String(2000), unique=True)
+    alias_url: Mapped[str] = mapped_column(Text)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class CycleStep(Base):
@@ -168,6 +183,10 @@ class Classification(Base):
     label: Mapped[int] = mapped_column(Integer)
     explanation: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: The article's content revision this verdict judged (see Article.content_rev).
+    content_rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Why the model could not judge the article (label 0, score 0): it failed alone.
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class Label(Base):

@@ -74,12 +74,13 @@ def enqueue(store: Store, messages: list[NewMessage], run_id: str, now: datetime
     def work(session: Session) -> int:
         added = 0
         for message in messages:
+            # RETURNING, not rowcount: PostgreSQL drivers report -1 rows for this statement.
             result = session.execute(_insert(session)(OutboxMessage).values(
                 key=message.key, kind=message.kind, event_id=message.event_id, article_id=message.article_id,
                 parent_key=message.parent_key, channel=message.channel, payload=message.payload, state="pending",
                 attempts=0, created_at=now, run_id=run_id,
-            ).on_conflict_do_nothing(index_elements=["key"]))
-            added += result.rowcount or 0
+            ).on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMessage.id))
+            added += len(result.all())
         return added
 
     return store.write(work)

@@ -10,6 +10,7 @@ Identity rules for articles live here, because they are the promises an operator
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from aiwatch.config import Feed
 from aiwatch.feeds import FeedEntry, PollResult, next_attempt_delay
 from aiwatch.store.engine import Store
-from aiwatch.store.models import Article, CycleStep, FeedPoll, FeedState, HostBackoff
+from aiwatch.store.models import Article, CycleStep, FeedPoll, FeedState, HostBackoff, UrlAlias
 from aiwatch.textutil import near_duplicate, simhash, title_key
 from aiwatch.urls import url_key
 
@@ -70,6 +71,15 @@ class FeedSnapshot:
     consecutive_failures: int
     next_attempt_at: datetime | None
     last_error: str | None
+
+
+def feed_config(store: Store, name: str) -> Feed | None:
+    """The feed ``name`` as registered by the last ``sync_feeds`` (its URL and language)."""
+    def work(session: Session) -> Feed | None:
+        row = session.get(FeedState, name)
+        return Feed(name=row.name, url=row.url, lang=row.lang) if row is not None else None
+
+    return store.read(work)
 
 
 def feed_snapshot(store: Store, name: str) -> FeedSnapshot | None:
@@ -167,6 +177,9 @@ def add_entries(store: Store, feed: Feed, entries: Iterable[FeedEntry], run_id: 
         for entry in entries:
             key = url_key(entry.link)
             existing = session.scalars(select(Article).where(Article.url_key == key)).first()
+            if existing is None:
+                existing = session.scalars(select(Article).join(UrlAlias, UrlAlias.article_id == Article.id)
+                                           .where(UrlAlias.alias_key == key)).first()
             if existing is not None:
                 if existing.title != entry.title:
                     history = list(existing.title_history or [])
@@ -178,8 +191,16 @@ def add_entries(store: Store, feed: Feed, entries: Iterable[FeedEntry], run_id: 
                     if entry.summary and entry.summary != existing.summary:
                         existing.summary = entry.summary
                         existing.summary_fp = simhash(entry.summary)
+                    existing.content_rev = (existing.content_rev or 0) + 1  # judge the new wording again
                     counts.updated += 1
                     log.info("feed=%s updated headline of article %d: %r", feed.name, existing.id, entry.title[:120])
+                elif entry.summary and entry.summary != existing.summary and not existing.text:
+                    # Judged on the feed's text alone (no page): a corrected summary is a new text to judge.
+                    existing.summary, existing.summary_fp = entry.summary, simhash(entry.summary)
+                    existing.content_rev = (existing.content_rev or 0) + 1
+                    existing.updated_at = now
+                    counts.updated += 1
+                    log.info("feed=%s updated summary of article %d (judged on feed text)", feed.name, existing.id)
                 else:
                     counts.known += 1
                 continue
@@ -195,7 +216,8 @@ def add_entries(store: Store, feed: Feed, entries: Iterable[FeedEntry], run_id: 
                 url=entry.link, url_key=key, guid=entry.guid, feed=feed.name, outlet=entry.outlet,
                 title=entry.title, title_key=tkey, summary=entry.summary, summary_fp=fp,
                 published_at=entry.published, date_source="feed" if entry.published else None,
-                lang=feed.lang, fetch_status="pending", first_run_id=run_id, created_at=now,
+                lang=feed.lang, fetch_status="pending" if entry.link_error is None else "failed",
+                fetch_error=entry.link_error, first_run_id=run_id, created_at=now,
             )
             result = session.execute(insert(Article).values(**values).on_conflict_do_nothing(
                 index_elements=["url_key"]).returning(Article.id))
@@ -272,21 +294,73 @@ class PageJob:
     url: str
     outlet: str
     lang: str | None
+    attempt: int = 1
 
 
-def pending_pages(store: Store, limit: int, skip_hosts: Iterable[str] = ()) -> list[PageJob]:
-    """Articles whose page has not been fetched yet (oldest first), skipping hosts in back-off."""
+#: Attempts at one page (WATCH_MAX_PAGE_ATTEMPTS) before it is given up and judged on its feed text.
+MAX_PAGE_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class PageClaim:
+    jobs: list[PageJob]
+    given_up: int = 0
+
+
+def pending_pages(store: Store, limit: int, skip_hosts: Iterable[str] = (), *,
+                  max_attempts: int = MAX_PAGE_ATTEMPTS, now: datetime | None = None) -> list[PageJob]:
+    """The pages :func:`claim_pages` claims (its jobs only)."""
+    return claim_pages(store, limit, skip_hosts, max_attempts=max_attempts, now=now).jobs
+
+
+def claim_pages(store: Store, limit: int, skip_hosts: Iterable[str] = (), *,
+                max_attempts: int = MAX_PAGE_ATTEMPTS, now: datetime | None = None) -> PageClaim:
+    """Claim the pages to fetch this cycle (oldest first), skipping hosts in back-off.
+
+    Each claim counts as an attempt *before* the page is fetched, so a page that crashes or kills the
+    process is counted too; a page whose attempts are used up is marked ``given-up`` with its last
+    reason instead (visible in the store, the summary and the operator's view) and is judged on the
+    feed's title and summary like any other partial article: never retried forever, never dropped.
+    """
     skip = list(skip_hosts)
+    now = now or utcnow()
 
-    def work(session: Session) -> list[PageJob]:
-        query = select(Article.id, Article.url, Article.outlet, Article.lang).where(
-            Article.fetch_status.in_(("pending", "deferred")))
+    def work(session: Session) -> PageClaim:
+        query = select(Article).where(Article.fetch_status.in_(("pending", "deferred")))
         if skip:
             query = query.where(Article.outlet.not_in(skip))
-        rows = session.execute(query.order_by(Article.id).limit(limit)).all()
-        return [PageJob(r.id, r.url, r.outlet, r.lang) for r in rows]
+        jobs: list[PageJob] = []
+        given_up = 0
+        for article in session.scalars(query.order_by(Article.id).limit(limit)):
+            if (article.fetch_attempts or 0) >= max_attempts:
+                _give_up(article, now)
+                given_up += 1
+                continue
+            article.fetch_attempts = (article.fetch_attempts or 0) + 1
+            jobs.append(PageJob(article.id, article.url, article.outlet, article.lang, article.fetch_attempts))
+        return PageClaim(jobs, given_up)
+
+    return store.write(work)
+
+
+def refused_at_ingest(store: Store, run_id: str) -> Counter[str]:
+    """Reasons of this run's new articles whose link could not be fetched at all (kept as partials
+    from the start, never claimed as pages), counted by reason (``bad-url``...)."""
+    def work(session: Session) -> Counter[str]:
+        rows = session.execute(select(Article.fetch_error).where(
+            Article.first_run_id == run_id, Article.fetch_status == "failed", Article.fetched_at.is_(None)))
+        return Counter((error or "unknown").split(":", 1)[0] for (error,) in rows)
 
     return store.read(work)
+
+
+def _give_up(article: Article, now: datetime) -> None:
+    last = article.fetch_error or "the page never finished fetching (the process stopped while it was fetched)"
+    article.fetch_status = "given-up"
+    article.fetch_error = f"given-up after {article.fetch_attempts} attempts: {last}"[:1000]
+    article.fetched_at = now
+    log.warning("article %d (%s): page given up after %d attempts (%s); judged on the feed's title and summary",
+                article.id, article.url[:200], article.fetch_attempts, last[:200])
 
 
 @dataclass
@@ -302,12 +376,17 @@ class PageOutcome:
     http_status: int | None = None
     error: str | None = None
     final_url: str | None = None
+    #: False when no request was made (the host asked us to wait): the claim is not an attempt.
+    attempted: bool = True
+    #: The publisher's URL an aggregator link (Google News) resolved to: the article's real identity.
+    resolved_url: str | None = None
 
 
-def save_pages(store: Store, outcomes: Sequence[PageOutcome], now: datetime | None = None) -> dict[str, int]:
+def save_pages(store: Store, outcomes: Sequence[PageOutcome], now: datetime | None = None,
+               max_attempts: int = MAX_PAGE_ATTEMPTS) -> dict[str, int]:
     """Store page results; a body near-identical to an earlier one from the same outlet is a duplicate."""
     now = now or utcnow()
-    stats = {"ok": 0, "failed": 0, "deferred": 0, "duplicate": 0}
+    stats = {"ok": 0, "failed": 0, "deferred": 0, "duplicate": 0, "given_up": 0}
 
     def work(session: Session) -> None:
         for outcome in outcomes:
@@ -316,9 +395,18 @@ def save_pages(store: Store, outcomes: Sequence[PageOutcome], now: datetime | No
                 continue  # already stored by an earlier attempt of this task
             article.fetched_at = now
             article.http_status = outcome.http_status
+            if outcome.resolved_url and _take_resolved_url(session, article, outcome.resolved_url, now):
+                stats["duplicate"] += 1
+                continue
             if outcome.status == "deferred":
-                article.fetch_status = "deferred"
                 article.fetch_error = outcome.error
+                if not outcome.attempted:
+                    article.fetch_attempts = max(0, (article.fetch_attempts or 0) - 1)
+                if outcome.attempted and (article.fetch_attempts or 0) >= max_attempts:
+                    _give_up(article, now)
+                    stats["given_up"] += 1
+                    continue
+                article.fetch_status = "deferred"
                 stats["deferred"] += 1
                 continue
             if outcome.status != "ok":
@@ -327,6 +415,7 @@ def save_pages(store: Store, outcomes: Sequence[PageOutcome], now: datetime | No
                 stats["failed"] += 1
                 continue
             article.text = outcome.text
+            article.content_rev = (article.content_rev or 0) + 1
             article.text_fp = simhash(outcome.text or "")
             article.page_title = outcome.page_title
             article.site_name = outcome.site_name
@@ -348,6 +437,31 @@ def save_pages(store: Store, outcomes: Sequence[PageOutcome], now: datetime | No
 
     store.write(work)
     return stats
+
+
+def _take_resolved_url(session: Session, article: Article, resolved: str, now: datetime) -> bool:
+    """Give an aggregator's article the publisher's URL as its identity, keeping the aggregator link as
+    an alias (so the next poll of the aggregator knows it). True when another stored article already
+    has that URL: this one is then a duplicate of it, and nothing else is stored."""
+    key = url_key(resolved)
+    if key == article.url_key:
+        return False
+    other = session.scalars(select(Article).where(Article.url_key == key, Article.id != article.id)).first()
+    if other is None:
+        other = session.scalars(select(Article).join(UrlAlias, UrlAlias.article_id == Article.id)
+                                .where(UrlAlias.alias_key == key, Article.id != article.id)).first()
+    if other is not None:
+        article.fetch_status = "duplicate"
+        article.duplicate_of = other.id
+        article.fetch_error = f"same article as {other.id} ({resolved[:300]}), reached through an aggregator link"
+        log.info("article %d (%s) resolves to %s, already stored as article %d; marked duplicate", article.id,
+                 article.url[:200], resolved[:200], other.id)
+        return True
+    session.add(UrlAlias(alias_key=article.url_key, alias_url=article.url, article_id=article.id, created_at=now))
+    log.info("article %d: aggregator link %s resolved to %s", article.id, article.url[:200], resolved[:200])
+    article.url, article.url_key = resolved, key
+    session.flush()
+    return False
 
 
 def _find_text_twin(session: Session, article: Article) -> Article | None:
@@ -398,33 +512,56 @@ def article_counts(store: Store) -> dict[str, int]:
 # --- classification ------------------------------------------------------------------------------
 
 
+#: Page states in which an article is ready to be judged (its page is in, or will never be).
+JUDGEABLE = ("ok", "failed", "given-up")
+
+
 @dataclass(frozen=True)
 class ToClassify:
     article_id: int
     title: str
     text: str
     lang: str | None
+    content_rev: int = 0
+    rescored: bool = False
 
 
 def unclassified(store: Store, model_version: str, limit: int) -> list[ToClassify]:
-    """Articles ready to be judged (page fetched or failed for good) that this model has not scored."""
+    """Articles ready to be judged that this model has not scored in their current wording: never
+    scored, or scored before their title, summary or text changed (``rescored``)."""
     from aiwatch.store.models import Classification
 
     def work(session: Session) -> list[ToClassify]:
-        scored = select(Classification.article_id).where(Classification.model_version == model_version)
+        verdict = (select(Classification.content_rev)
+                   .where(Classification.article_id == Article.id, Classification.model_version == model_version)
+                   .limit(1).scalar_subquery())
         rows = session.execute(
-            select(Article.id, Article.title, Article.text, Article.summary, Article.lang)
-            .where(Article.fetch_status.in_(("ok", "failed")), Article.id.not_in(scored))
+            select(Article.id, Article.title, Article.text, Article.summary, Article.lang, Article.content_rev,
+                   verdict.label("judged_rev"))
+            .where(Article.fetch_status.in_(JUDGEABLE))
+            .where(or_(verdict.is_(None), verdict != Article.content_rev))
             .order_by(Article.id).limit(limit)).all()
         # A failed page still has the feed's headline and summary: judge those.
-        return [ToClassify(r.id, r.title, r.text or r.summary or "", r.lang) for r in rows]
+        return [ToClassify(r.id, r.title, r.text or r.summary or "", r.lang, r.content_rev or 0,
+                           rescored=r.judged_rev is not None) for r in rows]
 
     return store.read(work)
 
 
-def save_classifications(store: Store, model_version: str, results: Sequence[tuple[int, float, int, str]],
+@dataclass(frozen=True)
+class Verdict:
+    article_id: int
+    score: float
+    label: int
+    explanation: str
+    content_rev: int = 0
+    error: str | None = None
+
+
+def save_classifications(store: Store, model_version: str, verdicts: Sequence[Verdict | tuple],
                          now: datetime | None = None) -> int:
-    """Store (article_id, score, label, explanation) verdicts; re-saving the same verdict is a no-op."""
+    """Store verdicts, one per (article, model): a verdict on a newer wording replaces the older one;
+    re-saving the same revision's verdict is a no-op. Returns how many rows were written."""
     from aiwatch.store.models import Classification
 
     now = now or utcnow()
@@ -432,11 +569,18 @@ def save_classifications(store: Store, model_version: str, results: Sequence[tup
     def work(session: Session) -> int:
         insert = _insert(session)
         written = 0
-        for article_id, score, label, explanation in results:
-            result = session.execute(insert(Classification).values(
-                article_id=article_id, model_version=model_version, score=score, label=label,
-                explanation=explanation, at=now).on_conflict_do_nothing(index_elements=["article_id", "model_version"]))
-            written += result.rowcount or 0
+        for item in verdicts:
+            verdict = item if isinstance(item, Verdict) else Verdict(*item)
+            values = dict(article_id=verdict.article_id, model_version=model_version, score=verdict.score,
+                          label=verdict.label, explanation=verdict.explanation, at=now,
+                          content_rev=verdict.content_rev, error=verdict.error)
+            statement = insert(Classification).values(**values)
+            statement = statement.on_conflict_do_update(
+                index_elements=["article_id", "model_version"],
+                set_={k: v for k, v in values.items() if k not in ("article_id", "model_version")},
+                where=statement.excluded.content_rev != Classification.content_rev,
+            ).returning(Classification.id)
+            written += len(session.execute(statement).all())
         return written
 
     return store.write(work)
