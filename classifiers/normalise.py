@@ -35,12 +35,29 @@ def normalise(text: str) -> str:
     text = text.lower()
     if not text.isascii():
         text = _MARKS_RE.sub("", unicodedata.normalize("NFKD", text))
-        for old, new in _REPLACEMENTS:
-            if old in text:
-                text = text.replace(old, new)
-        if _DIGITS_RE.search(text):
-            text = _DIGITS_RE.sub(lambda m: _DIGITS[m.group()], text)
+        text = _unify(text)
     return " ".join(text.split())
+
+
+def _unify(text: str) -> str:
+    for old, new in _REPLACEMENTS:
+        if old in text:
+            text = text.replace(old, new)
+    if _DIGITS_RE.search(text):
+        text = _DIGITS_RE.sub(lambda m: _DIGITS[m.group()], text)
+    return text
+
+
+def normalise_and_fold(text: str) -> tuple[str, str]:
+    """(``normalise(text)``, the same text with its case kept: accents and marks folded, whitespace
+    collapsed), decomposing the text once for both (the classifier needs both for every article)."""
+    if not text:
+        return "", ""
+    if text.isascii():
+        folded = " ".join(text.split())
+        return folded.lower(), folded
+    folded = " ".join(_MARKS_RE.sub("", unicodedata.normalize("NFKD", text)).split())
+    return " ".join(_unify(folded.lower()).split()), folded
 
 
 def sentences(normalised: str) -> list[str]:
