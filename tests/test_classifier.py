@@ -14,7 +14,7 @@ from conftest import REPO
 
 from classifiers import registry
 from classifiers.data import load_labelled, seed_articles
-from classifiers.features import CompiledLexicon, load_lexicon, prepare
+from classifiers.features import WINDOW_CHARS, CompiledLexicon, fold_cased, load_lexicon, prepare
 from classifiers.model import choose_threshold, metrics_at, train
 from classifiers.normalise import normalise
 
@@ -81,7 +81,10 @@ def test_lean_tfidf_equals_scikit_learn():
 def test_prepare_accepts_dicts_pairs_and_headlines():
     assert prepare({"title": "Titre", "text": None})[0] == "titre"
     assert prepare(("Titre", "Texte"))[2] == "texte"
-    assert prepare("Seulement un titre") == ("seulement un titre", "", "")
+    assert prepare("Seulement un titre") == ("seulement un titre", "", "", "", "")  # layout 1-2 reading
+    assert prepare("Seulement un titre", 6000) == ("seulement un titre", "", "", "Seulement un titre", "")
+    title, lead, body, cased_title, cased_body = prepare({"title": "L'IA au Maroc", "text": "Le DG de l'ADD. " * 600}, 6000)
+    assert len(body) <= 6000 and lead == body[:300] and cased_title == "L'IA au Maroc" and "ADD" in cased_body
 
 
 # --- model behaviour --------------------------------------------------------------------------------
@@ -287,12 +290,21 @@ def test_cli_end_to_end_on_a_temporary_registry(tmp_path):
 
     data = tmp_path / "eval.jsonl"
     data.write_text(HOLDOUT.read_text(encoding="utf-8"), encoding="utf-8")
-    evaluated = run_cli("evaluate", "--data", str(data), "--model", str(root / "v0001"), env_extra=env)
+    evaluated = run_cli("evaluate", "--data", str(data), "--model", str(root / "v0001"), "--json",
+                        "--plots", str(tmp_path / "plots"), env_extra=env)
     assert evaluated.returncode == 0, evaluated.stderr
     metrics = json.loads(evaluated.stdout)
-    assert {"precision", "recall", "f1", "confusion_matrix"} <= set(metrics)
-    assert (tmp_path / "eval.pr_curve.png").stat().st_size > 1000
-    assert (tmp_path / "eval.confusion.png").stat().st_size > 1000
+    assert {"precision", "recall", "f1", "confusion_matrix", "per_language", "misclassified"} <= set(metrics)
+    assert (tmp_path / "plots" / "eval.pr_curve.png").stat().st_size > 1000
+    assert (tmp_path / "plots" / "eval.confusion.png").stat().st_size > 1000
+    assert not (tmp_path / "eval.pr_curve.png").exists()  # never beside the data (or in the repository)
+    readable = run_cli("evaluate", "--data", str(data), "--model", str(root / "v0001"), "--plots",
+                       str(tmp_path / "plots"), env_extra=env)
+    assert readable.returncode == 0, readable.stderr
+    for needle in ("precision=", "\nfr ", "\nar ", "\nen ", "\nes ", "category", "misclassified ("):
+        assert needle in readable.stdout, needle
+    for error in metrics["misclassified"]:
+        assert error["explanation"] and error["id"] in readable.stdout
 
     (root / "v0001" / registry.MODEL_FILE).write_bytes(b"corrupted")
     refused = run_cli("predict", "--input", str(source), "--model", str(root / "v0001"), env_extra=env)
@@ -332,21 +344,22 @@ def test_bench_quick_runs_and_writes_json(tmp_path):
 
 
 @pytest.mark.parametrize(("family", "phrase"), [
-    ("morocco", "la région Souss-Massa"), ("morocco", "l'Université Ibn Zohr d'Agadir"), ("morocco", "Marruecos"),
-    ("morocco", "بالمغرب"), ("morocco", "جامعة ابن زهر"), ("morocco", "a Moroccan start-up"),
+    ("morocco", "la région Souss-Massa"), ("morocco", "l'Université Ibn Zohr d'Agadir"), ("morocco_country", "Marruecos"),
+    ("morocco_country", "بالمغرب"), ("morocco", "جامعة ابن زهر"), ("morocco", "a Moroccan start-up"),
     ("ai", "l'intelligence artificielle"), ("ai", "machine learning"), ("ai", "visión artificial"),
-    ("ai", "un modèle Llama"), ("ai", "la maintenance prédictive"), ("ai", "للذكاء الاصطناعي"),
+    ("ai", "un modèle de langage"), ("ai", "la maintenance prédictive"), ("ai", "للذكاء الاصطناعي"),
     ("ai", "ذكاء اصطناعي"), ("ai", "asistente virtual"),
-    ("partnership", "un mémorandum d'entente"), ("partnership", "l'ONDA confie à"), ("partnership", "wins a contract"),
-    ("partnership", "una cátedra"), ("partnership", "en discussion avec"), ("partnership", "مذكرة تفاهم"),
-    ("partnership", "يتفقان على"), ("partnership", "firman un acuerdo"),
-    ("partner", "OpenAI"), ("partner", "Mistral AI"), ("partner", "أوبن إيه آي"), ("partner", "جي 42"),
+    ("deal", "un mémorandum d'entente"), ("deal", "l'ONDA confie à"), ("deal", "wins a contract"),
+    ("deal", "un acuerdo de colaboración"), ("coop", "en discussion avec"), ("deal", "مذكرة تفاهم"),
+    ("deal", "يتفقان على"), ("deal", "firman un acuerdo"),
+    ("ai_company", "OpenAI"), ("ai_company", "Mistral AI"), ("ai_company", "أوبن إيه آي"), ("ai_company", "جي 42"),
     ("elsewhere", "le Sénégal"), ("elsewhere", "مصر"), ("recap", "un an après"), ("recap", "les 5 partenariats"),
     ("intent", "ouvert à tous les partenaires"),
 ])
 def test_lexicon_families_match_their_phrases(family, phrase):
     """Guards the lexicon file: an edit that silently fails to load would fail here."""
-    found = CompiledLexicon(load_lexicon()).scan(normalise(phrase), list(load_lexicon()))
+    lexicon = load_lexicon()
+    found = CompiledLexicon(lexicon, whole_words=True).scan(normalise(phrase), list(lexicon), fold_cased(phrase))
     assert found[family], (family, phrase, found)
 
 
@@ -362,7 +375,7 @@ def test_lexicon_families_match_their_phrases(family, phrase):
 def test_precedent_cues_take_the_moroccan_name_they_contain(phrase):
     """Morocco named as the earlier deal is a precedent cue, not a Moroccan party of this story."""
     lexicon = load_lexicon()
-    found = CompiledLexicon(lexicon).scan(normalise(phrase), list(lexicon))
+    found = CompiledLexicon(lexicon, whole_words=True).scan(normalise(phrase), list(lexicon), fold_cased(phrase))
     assert found["precedent"], (phrase, found)
     assert not found["morocco"], (phrase, found)
 
@@ -372,14 +385,15 @@ def test_precedent_cues_take_the_moroccan_name_they_contain(phrase):
 def test_every_other_country_alternative_matches(phrase):
     """Alternatives after the first of an ``a|b`` cue used to be unreachable by the fast scanner."""
     lexicon = load_lexicon()
-    assert CompiledLexicon(lexicon).scan(normalise(phrase), list(lexicon))["elsewhere"], phrase
+    assert CompiledLexicon(lexicon, whole_words=True).scan(normalise(phrase), list(lexicon),
+                                                         fold_cased(phrase))["elsewhere"], phrase
 
 
 def _cue_row(title: str, text: str = "") -> dict[str, float]:
     from classifiers.features import CueFeatures
 
     cues = CueFeatures(load_lexicon()).fit([])
-    values = cues.transform([prepare({"title": title, "text": text})])[0]
+    values = cues.transform([prepare({"title": title, "text": text}, WINDOW_CHARS)])[0]
     return dict(zip(cues.get_feature_names_out(), values, strict=True))
 
 
@@ -398,13 +412,18 @@ def test_headline_deal_between_other_parties_is_a_feature():
 
 def test_models_saved_before_the_new_cues_keep_their_columns():
     """A CueFeatures restored from an older model has no ``layout_``: it must emit the old columns only."""
+    from classifiers.compare import TOPICS
     from classifiers.features import CueFeatures
 
-    cues = CueFeatures(load_lexicon()).fit([])
+    cues = CueFeatures(load_lexicon(TOPICS / "morocco_ai.layout2.yaml"), layout=2).fit([])
     new_width = cues.transform([prepare("Le Maroc signe avec Mistral AI")]).shape[1]
     del cues.layout_
     old = cues.transform([prepare("Le Maroc signe avec Mistral AI")])
     assert old.shape[1] == len(cues.get_feature_names_out()) == new_width - len(CueFeatures.ELSEWHERE_NAMES)
+    current = CueFeatures(load_lexicon()).fit([])
+    assert current.layout_ == 3
+    assert current.transform([prepare("Le Maroc signe avec Mistral AI", WINDOW_CHARS)]).shape[1] == \
+        len(current.get_feature_names_out())
 
 
 # Fresh variants (not in any training file) of a story about another country's AI deal whose lead recalls

@@ -18,7 +18,8 @@ def test_corpus_size_balance_and_languages():
     assert n >= 600
     assert 0.35 <= sum(r["label"] for r in rows) / n <= 0.45
     languages = Counter(r["lang"] for r in rows)
-    assert languages["fr"] / n >= 0.40 and languages["ar"] / n >= 0.15
+    # French is the largest share; the real-structure items of issue 13 brought the others up.
+    assert languages["fr"] / n >= 0.30 and languages["fr"] == max(languages.values()) and languages["ar"] / n >= 0.15
     assert languages["en"] / n >= 0.20 and languages["es"] / n >= 0.05
     assert sum(is_short(r) for r in rows) / n >= 0.15
 
