@@ -2,7 +2,12 @@
 
     train    [--data FILE ...] [--no-corpus] [--out DIR]   new registry version from the seed corpus,
                                                             extra labelled files and the store's labels
-    evaluate --data FILE.jsonl [--model DIR]                metrics as JSON, PR curve and confusion PNGs
+    evaluate --data FILE.jsonl [--model DIR]                metrics per language and category, the misclassified
+                                                            items with their explanations, PR curve and confusion
+                                                            PNGs (under var/evaluate, or --plots DIR), JSON with --json
+    compare  [--real var/real/articles.jsonl]              previous model, plain TF-IDF and current model, one table
+    real     stats | fetch [--out var/real/articles.jsonl] the real-article development set: its counts, or
+                                                            rebuild the local copy of its texts from the URLs
     predict  --input FILE.jsonl [--output FILE] [--model DIR]
     promote  VERSION [--out DIR]
     list     [--out DIR] [--json]
@@ -89,7 +94,7 @@ def cmd_train(args: argparse.Namespace, root: Path) -> int:
 
 def cmd_evaluate(args: argparse.Namespace, root: Path) -> int:
     from classifiers.data import load_labelled
-    from classifiers.evaluate import evaluate, plot
+    from classifiers.evaluate import evaluate, plot, report
 
     model, meta, name = _model_from(args.model, root)
     data = Path(args.data)
@@ -101,10 +106,20 @@ def cmd_evaluate(args: argparse.Namespace, root: Path) -> int:
         return 2
     result, labels, scores = evaluate(model, rows)
     result["model_version"] = name
-    result["plots"] = plot(labels, scores, model.threshold, data.parent, data.stem, f"({name} on {data.name})")
+    plots_dir = Path(args.plots) if args.plots else _var_dir() / "evaluate" / data.stem
+    result["plots"] = plot(labels, scores, model.threshold, plots_dir, data.stem, f"({name} on {data.name})")
     result["skipped_lines"] = len(errors)
-    print(json.dumps(result, indent=2, ensure_ascii=False))
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        print(report(result, data.name))
     return 0
+
+
+def _var_dir() -> Path:
+    from aiwatch.config import Settings
+
+    return Settings.from_env().var_dir
 
 
 def _predict_stream(model: Any, lines: Any, out: TextIO) -> tuple[int, int]:
@@ -264,7 +279,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="metrics and plots on a labelled JSONL file")
     evaluate.add_argument("--data", required=True)
     evaluate.add_argument("--model", help="version directory or registry (default: the live model)")
+    evaluate.add_argument("--json", action="store_true", help="print the figures as JSON instead of a report")
+    evaluate.add_argument("--plots", help="where the PNG plots go (default var/evaluate/<data file name>/)")
     evaluate.add_argument("--out", help="registry directory")
+    compare = sub.add_parser("compare", help="previous model, plain TF-IDF and current model on CV, validation, real")
+    compare.add_argument("--real", help="local real-article set (default var/real/articles.jsonl)")
+    compare.add_argument("--models", help="comma-separated subset of previous,tfidf,current")
+    compare.add_argument("--out-dir", default="var/compare", help="where the table and JSON go (default var/compare)")
+    real = sub.add_parser("real", help="the real-article development set (labels committed, texts local)")
+    real_sub = real.add_subparsers(dest="real_command", required=True)
+    real_sub.add_parser("stats", help="counts of the committed list")
+    real_fetch = real_sub.add_parser("fetch", help="download the listed articles into the local copy")
+    real_fetch.add_argument("--out", dest="output", help="default var/real/articles.jsonl")
     predict = sub.add_parser("predict", help="score a JSONL file of {id, title, text}")
     predict.add_argument("--input", required=True)
     predict.add_argument("--output")
@@ -295,7 +321,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "promote": cmd_promote,
+def cmd_real(args: argparse.Namespace, root: Path) -> int:
+    from classifiers import realset
+
+    if args.real_command == "stats":
+        print(json.dumps(realset.summary(realset.entries()), indent=2, ensure_ascii=False))
+        return 0
+    outcome = realset.fetch(out_path=Path(args.output) if args.output else realset.LOCAL_FILE)
+    for item_id, why in outcome["failed"]:
+        print(f"{item_id}: not fetched ({why})", file=sys.stderr)
+    print(f"{outcome['written']} articles written to {outcome['out']}; {len(outcome['failed'])} not reachable")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace, root: Path) -> int:
+    from classifiers.compare import REAL_DEFAULT, run
+
+    real = Path(args.real) if args.real else REAL_DEFAULT
+    if not real.is_file():
+        print(f"note: no real-article set at {real}: comparing on cross-validation and validation only "
+              "(see classifiers/data/README.md to build the local copy)", file=sys.stderr)
+    models = tuple(args.models.split(",")) if args.models else ("previous", "tfidf", "current")
+    outcome = run(real if real.is_file() else None, Path(args.out_dir), models=models)
+    print(outcome["table"])
+    print(f"\n(real-article items: {outcome['real_items']}; table and JSON in {outcome['out']})", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"real": cmd_real, "compare": cmd_compare, "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "promote": cmd_promote,
             "list": cmd_list, "label": cmd_label}
 
 
