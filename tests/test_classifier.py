@@ -40,10 +40,13 @@ def test_normalise(raw, expected):
 
 def test_arabic_cues_match_with_clitics_and_without_article():
     lexicon = CompiledLexicon(load_lexicon())
-    families = ["morocco", "ai", "partnership", "partner"]
+    families = ["morocco_country", "morocco", "ai", "partnership", "partner"]
     for text in ("شراكة للذكاء الاصطناعي بالمغرب", "ذكاء اصطناعي: المغرب يوقع اتفاقية", "والذكاء الاصطناعي وللمغرب"):
         found = lexicon.scan(normalise(text), families)
-        assert found["ai"] and found["morocco"], text
+        # The kingdom itself is its own family since layout 3; a specific Moroccan party is another.
+        assert found["ai"] and found["morocco_country"] and not found["morocco"], text
+    found = lexicon.scan(normalise("وقع الاتفاق بالرباط وفي طنجة"), families)
+    assert len(found["morocco"]) == 2 and not found["morocco_country"]
 
 
 def test_first_char_regex_finds_what_each_pattern_finds():
