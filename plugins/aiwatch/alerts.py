@@ -2,8 +2,8 @@
 deliver the outbox. Three steps, each a plain function over the store, so the DAG runs them as
 tasks and a retry or re-run of any of them adds, posts or loses nothing.
 
-- ``group_events``: every relevant article not yet placed joins an event (same partnership: same
-  partners within a time window) or starts one.
+- ``group_events``: every relevant article not yet placed joins an event (the same partnership: its
+  parties, descriptions, figures and names agree within a time window; see aiwatch.events) or starts one.
 - ``compose``: one alert per new event; one thread reply per other outlet covering it, plus an edit
   of the alert with the outlet count; once a day, a review digest of uncertain stories. Payloads
   are rendered here and stored, so what is sent (or dry-run) is exactly what was composed.
@@ -25,6 +25,7 @@ from typing import Any
 
 from aiwatch import events as grouping
 from aiwatch.config import Settings
+from aiwatch.evidence import Evidence, analyse
 from aiwatch.gazetteer import Gazetteer
 from aiwatch.slack import blocks
 from aiwatch.slack.gateway import (
@@ -70,19 +71,40 @@ def _model_version(store: Store, run_id: str, settings: Settings) -> tuple[str |
 # --- grouping --------------------------------------------------------------------------------
 
 
-def _info(record: event_store.EventRecord) -> grouping.EventInfo:
-    return grouping.EventInfo(event_id=record.event_id, partners=record.partners, moroccan=record.moroccan,
-                              kind=record.kind, first_seen=record.first_seen, last_seen=record.last_seen,
-                              signature=record.signature)
+def _member_evidence(store: Store, gazetteer: Gazetteer, member: event_store.Member) -> Evidence:
+    """A placed report's evidence: as stored, or read again (and stored) when it was kept under an
+    older reading or not at all."""
+    if member.evidence:
+        try:
+            return Evidence.from_json(member.evidence)
+        except (ValueError, KeyError, TypeError):
+            pass
+    evidence = analyse(gazetteer, member.title, member.text, seen_at=member.seen_at, lang=member.lang,
+                       outlet=member.outlet)
+    event_store.save_evidence(store, member.article_id, evidence.to_json())
+    return evidence
+
+
+def _describe(store: Store, gazetteer: Gazetteer, event_id: int, members: list[Evidence],
+              record: event_store.EventRecord) -> event_store.EventRecord:
+    """Give an event the headline, kind and sides its reports now support, when they changed."""
+    ours, theirs = grouping.sides(gazetteer, members)
+    headline = grouping.headline(gazetteer, members)
+    kind = grouping.most_specific(ev.kind for ev in members)
+    if (headline, kind, list(theirs), list(ours)) == (record.headline, record.kind, list(record.partners),
+                                                       list(record.moroccan)):
+        return record
+    log.info("event %d now reads %r (was %r)", event_id, headline, record.headline)
+    return event_store.describe_event(store, event_id, headline=headline, kind=kind, partners=theirs, moroccan=ours)
 
 
 def group_events(settings: Settings, run_id: str, *, now: datetime | None = None) -> dict[str, Any]:
-    """Place every relevant, recent, unplaced article into a partnership event."""
+    """Place every relevant, recent, unplaced article into a partnership event (aiwatch.events)."""
     now = _now(now)
     store = Store(settings.db_url)
     version, _ = _model_version(store, run_id, settings)
     stats: dict[str, Any] = {"model_version": version, "placed": 0, "new_events": 0, "followups": 0,
-                             "same_outlet": 0}
+                             "same_outlet": 0, "errors": 0}
     if version is None:
         log.warning("no model version: nothing to group (did classify run?)")
         repo.record_step(store, run_id, "group", stats)
@@ -90,34 +112,80 @@ def group_events(settings: Settings, run_id: str, *, now: datetime | None = None
     window = timedelta(days=settings.event_window_days)
     candidates = event_store.relevant_unplaced(store, version, now - timedelta(hours=settings.alert_max_age_h))
     gazetteer = Gazetteer.load(settings.gazetteer_path)
-    oldest = min((c.seen_at for c in candidates), default=now) - window
-    recent = {r.event_id: _info(r) for r in event_store.recent_events(store, oldest)}
-    stats["errors"] = 0
+    reports: dict[int, tuple[ScoredArticle, grouping.Report]] = {}
     for article in candidates:
         try:
-            candidate = grouping.Candidate(article_id=article.article_id, title=article.title,
-                                           text=article.text or article.summary, outlet=article.coverage,
-                                           lang=article.lang, seen_at=article.seen_at)
-            placement = grouping.place(candidate, list(recent.values()), gazetteer, window=window)
-            new = None if placement.event_id is not None else event_store.NewEvent(
-                key=placement.key, partners=placement.partners, moroccan=placement.moroccan, kind=placement.kind,
-                headline=placement.headline,
-                signature=placement.signature)
-            record, role = event_store.place_article(store, article, placement.event_id, new, placement.reason,
-                                                     run_id, now)
+            text = article.text or article.summary
+            evidence = analyse(gazetteer, article.title, text, seen_at=article.seen_at, lang=article.lang,
+                               outlet=article.outlet_name)
+            reports[article.article_id] = (article, grouping.Report(
+                article.article_id, evidence, grouping.content_key(article.title, text, article.url)))
+        except Exception:  # one article that cannot be read fails alone; it is tried again next run
+            stats["errors"] += 1
+            log.exception("article %d (%s) could not be read for grouping; left for the next run",
+                          article.article_id, article.outlet)
+    if not reports:
+        repo.record_step(store, run_id, "group", stats)
+        log.info("grouped 0 relevant articles (%d could not be read)", stats["errors"])
+        return stats
+    oldest = min(article.seen_at for article, _ in reports.values()) - window
+    records = {r.event_id: r for r in event_store.recent_events(store, oldest)}
+    members = event_store.event_members(store, list(records))
+    evidence_of: dict[int, list[Evidence]] = {}
+    states = []
+    for event_id, record in records.items():
+        evidence_of[event_id] = [_member_evidence(store, gazetteer, m) for m in members.get(event_id, [])]
+        if evidence_of[event_id]:
+            states.append(grouping.EventState(event_id, record.key, tuple(evidence_of[event_id]), record.first_seen,
+                                              record.last_seen))
+    decisions = grouping.resolve([report for _, report in reports.values()], states, gazetteer, window=window)
+    group_members: dict[int, list[Evidence]] = {}
+    for decision in decisions:
+        if decision.event_id is None:
+            group_members.setdefault(decision.group, []).append(reports[decision.article_id][1].evidence)
+    group_event: dict[int, int] = {}
+    touched: dict[int, event_store.EventRecord] = {}
+    for decision in sorted(decisions, key=lambda d: (reports[d.article_id][1].evidence.seen_at,
+                                                     reports[d.article_id][1].key)):
+        article, report = reports[decision.article_id]
+        try:
+            target = decision.event_id if decision.event_id is not None else group_event.get(decision.group)
+            new = None
+            if target is None:
+                group = group_members.get(decision.group) or [report.evidence]
+                ours, theirs = grouping.sides(gazetteer, group)
+                new = event_store.NewEvent(key=grouping.event_key(article.article_id), partners=theirs, moroccan=ours,
+                                           kind=grouping.most_specific(ev.kind for ev in group),
+                                           headline=grouping.headline(gazetteer, group),
+                                           signature=report.evidence.signature)
+            record, role = event_store.place_article(store, article, target, new, decision.reason, run_id, now,
+                                                     evidence=report.evidence.to_json())
         except Exception:  # one article that cannot be placed fails alone; it is tried again next run
             stats["errors"] += 1
             log.exception("article %d (%s) could not be placed in an event; left for the next run",
                           article.article_id, article.outlet)
             continue
-        recent[record.event_id] = _info(record)
+        if decision.event_id is None:
+            group_event.setdefault(decision.group, record.event_id)
+        if role != "first" or record.event_id in evidence_of:
+            evidence_of.setdefault(record.event_id, []).append(report.evidence)
+        else:
+            evidence_of[record.event_id] = [report.evidence]
+        touched[record.event_id] = record
         stats["placed"] += 1
         stats["new_events" if role == "first" else "followups" if role == "followup" else "same_outlet"] += 1
-        log.info("article %d (%s) -> event %d %r as %s: %s", article.article_id, article.outlet, record.event_id,
-                 record.headline, role, placement.reason)
+        log.info("article %d (%s) -> event %d %r as %s: %s", article.article_id, article.outlet_name,
+                 record.event_id, record.headline, role, decision.reason)
+    for event_id, record in touched.items():
+        try:
+            _describe(store, gazetteer, event_id, evidence_of[event_id], record)
+        except Exception:
+            stats["errors"] += 1
+            log.exception("event %d: its headline could not be refreshed", event_id)
     repo.record_step(store, run_id, "group", stats)
-    log.info("grouped %d relevant articles: %d new events, %d follow-ups, %d more from outlets already covering",
-             stats["placed"], stats["new_events"], stats["followups"], stats["same_outlet"])
+    log.info("grouped %d relevant articles: %d new events, %d follow-ups, %d more from outlets already covering, "
+             "%d errors", stats["placed"], stats["new_events"], stats["followups"], stats["same_outlet"],
+             stats["errors"])
     return stats
 
 

@@ -206,13 +206,15 @@ class Feed:
     name: str
     url: str
     lang: str | None = None
+    #: The outlet's name as readers know it ("Le Matin"): shown in Slack replies and outlet counts.
+    title: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "url": self.url, "lang": self.lang}
+        return {"name": self.name, "url": self.url, "lang": self.lang, "title": self.title}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Feed:
-        return cls(name=data["name"], url=data["url"], lang=data.get("lang"))
+        return cls(name=data["name"], url=data["url"], lang=data.get("lang"), title=data.get("title"))
 
 
 def parse_feeds(document: Any, source: str = "feeds file") -> list[Feed]:
@@ -233,9 +235,9 @@ def parse_feeds(document: Any, source: str = "feeds file") -> list[Feed]:
         name = entry.get("name")
         if isinstance(name, str):
             where += f" (name={name!r})"
-        unknown = set(entry) - {"name", "url", "lang", "enabled"}
+        unknown = set(entry) - {"name", "url", "lang", "enabled", "title"}
         if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: name, url, lang, enabled")
+            raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: name, url, lang, title, enabled")
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise ConfigError(f"{where}: 'name' must be 1-64 letters, digits, '-', '_' or '.', got {name!r}")
         if name in seen:
@@ -254,8 +256,11 @@ def parse_feeds(document: Any, source: str = "feeds file") -> list[Feed]:
         enabled = entry.get("enabled", True)
         if not isinstance(enabled, bool):
             raise ConfigError(f"{where}: 'enabled' must be true or false, got {enabled!r}")
+        title = entry.get("title")
+        if title is not None and (not isinstance(title, str) or not title.strip() or len(title) > 120):
+            raise ConfigError(f"{where}: 'title' must be the outlet's name (1-120 characters), got {title!r}")
         if enabled:
-            feeds.append(Feed(name=name, url=url, lang=lang))
+            feeds.append(Feed(name=name, url=url, lang=lang, title=" ".join(title.split()) if title else None))
     return feeds
 
 

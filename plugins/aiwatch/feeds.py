@@ -84,6 +84,8 @@ class PollResult:
     warnings: list[str] = field(default_factory=list)
     retry_after: float | None = None
     skipped_entries: int = 0
+    #: The feed's own <title> ("Le Matin - Économie"): the outlet's name when the feed list gives none.
+    title: str | None = None
     elapsed_s: float = 0.0
 
 
@@ -318,7 +320,10 @@ def _entries_of(parsed: Any, body: bytes, feed: Feed, now: datetime) -> PollResu
         warnings.append(f"{bad_links} entries have a link that cannot be fetched; kept with their feed text")
     if len(raw_entries) > MAX_ENTRIES:
         warnings.append(f"feed has {len(raw_entries)} entries; only the first {MAX_ENTRIES} are read")
-    return PollResult(feed.name, "ok", entries=entries, warnings=warnings, skipped_entries=skipped)
+    channel = parsed.get("feed") or {}
+    title = html_to_text(channel.get("title"))[:200] if isinstance(channel, dict) else ""
+    return PollResult(feed.name, "ok", entries=entries, warnings=warnings, skipped_entries=skipped,
+                      title=" ".join(title.split()) or None)
 
 
 def poll(feed: Feed, fetcher: Fetcher, *, etag: str | None = None, last_modified: str | None = None,

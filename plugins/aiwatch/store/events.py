@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aiwatch.store.engine import Store
-from aiwatch.store.models import Article, Classification, Event, EventArticle, Label, OutboxMessage
+from aiwatch.store.models import Article, Classification, Event, EventArticle, FeedState, Label, OutboxMessage
 from aiwatch.store.repo import _insert, utcnow
 
-_IP_RE = re.compile(r"^[\d.]+$|^\[?[0-9a-f:]+\]?$", re.IGNORECASE)
+_IP_RE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$|^\[?(?=[0-9a-f:]*:)[0-9a-f:.]+\]?$")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,9 @@ class ScoredArticle:
     score: float
     label: int
     explanation: str
+    source_name: str | None = None
+    feed_title: str | None = None
+    feed_display: str | None = None
 
     @property
     def seen_at(self) -> datetime:
@@ -55,22 +58,44 @@ class ScoredArticle:
 
     @property
     def outlet_name(self) -> str:
-        """The outlet as a reader knows it: the page's site name, else its host, else (a bare IP) the feed."""
-        return outlet_name(self.site_name, self.outlet, self.feed)
+        """The outlet as a reader knows it (see :func:`outlet_name`)."""
+        return outlet_name(self.site_name, self.outlet, self.feed, source_name=self.source_name,
+                           feed_title=self.feed_title, feed_display=self.feed_display)
 
 
-def outlet_name(site_name: str | None, host: str, feed: str) -> str:
-    name = (site_name or "").strip()
-    if name:
-        return name
-    return feed if not host or _IP_RE.match(host) or host == "localhost" else host
+def outlet_name(site_name: str | None, host: str, feed: str, *, source_name: str | None = None,
+                feed_title: str | None = None, feed_display: str | None = None) -> str:
+    """An outlet's name for readers, best known first: the outlet an aggregator entry names (Google
+    News' source), the name the feed list gives the feed (``title:``), the page's site name, the
+    feed's own title, the feed's name. A host stands in only when none is known, and a bare address
+    (127.0.0.1:45201, localhost) never does: the feed's name is then the better label."""
+    names = [" ".join((name or "").split()) for name in (source_name, feed_display, site_name, feed_title)]
+    for name in names:
+        if name and not _looks_like_host(name):
+            return name
+    for name in names:   # "Le360.ma" names an outlet too; an address never does
+        if name and not _looks_like_host(name, addresses_only=True):
+            return name.removeprefix("www.")
+    host = (host or "").strip()
+    if host and not _looks_like_host(host, addresses_only=True):
+        return host.removeprefix("www.")
+    return feed or host or "unknown outlet"
+
+
+def _looks_like_host(name: str, *, addresses_only: bool = False) -> bool:
+    bare = re.sub(r":\d+$", "", name.strip().lower()).strip("[]")
+    if _IP_RE.match(bare) or bare == "localhost" or bare.endswith(".localhost"):
+        return True
+    return not addresses_only and bool(re.fullmatch(r"(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?", name.strip().lower()))
 
 
 def _scored_columns():  # type: ignore[no-untyped-def]
     return (select(Article.id, Article.title, Article.text, Article.summary, Article.url, Article.feed,
                    Article.outlet, Article.site_name, Article.lang, Article.published_at, Article.created_at,
-                   Classification.score, Classification.label, Classification.explanation)
-            .join(Classification, Classification.article_id == Article.id))
+                   Classification.score, Classification.label, Classification.explanation, Article.source_name,
+                   FeedState.title.label("feed_title"), FeedState.display_name.label("feed_display"))
+            .join(Classification, Classification.article_id == Article.id)
+            .outerjoin(FeedState, FeedState.name == Article.feed))
 
 
 def _scored(session: Session, model_version: str):  # type: ignore[no-untyped-def]
@@ -81,7 +106,8 @@ def _row(row) -> ScoredArticle:  # type: ignore[no-untyped-def]
     return ScoredArticle(article_id=row.id, title=row.title or "", text=row.text or "", summary=row.summary or "",
                          url=row.url, feed=row.feed, outlet=row.outlet, site_name=row.site_name, lang=row.lang,
                          published_at=row.published_at, created_at=row.created_at, score=float(row.score),
-                         label=int(row.label), explanation=row.explanation or "")
+                         label=int(row.label), explanation=row.explanation or "", source_name=row.source_name,
+                         feed_title=row.feed_title, feed_display=row.feed_display)
 
 
 def relevant_unplaced(store: Store, model_version: str, since: datetime) -> list[ScoredArticle]:
@@ -164,7 +190,8 @@ class NewEvent:
 
 
 def place_article(store: Store, article: ScoredArticle, event_id: int | None, new: NewEvent | None,
-                  reason: str, run_id: str, now: datetime | None = None) -> tuple[EventRecord, str]:
+                  reason: str, run_id: str, now: datetime | None = None,
+                  evidence: dict | None = None) -> tuple[EventRecord, str]:
     """Put ``article`` into event ``event_id``, or into a new event made from ``new``; one transaction.
 
     Returns the event and the article's role in it: ``first`` (the alert), ``followup`` (first report
@@ -195,7 +222,7 @@ def place_article(store: Store, article: ScoredArticle, event_id: int | None, ne
             outlets = set(session.scalars(select(EventArticle.outlet).where(EventArticle.event_id == event.id)))
             role = "same-outlet" if article.coverage in outlets else "followup"
         session.add(EventArticle(event_id=event.id, article_id=article.article_id, outlet=article.coverage, role=role,
-                                 reason=reason[:500], added_at=now, run_id=run_id))
+                                 reason=reason[:1000], added_at=now, run_id=run_id, evidence=evidence))
         if article.seen_at > event.last_seen:
             event.last_seen = article.seen_at
         session.flush()
@@ -204,16 +231,87 @@ def place_article(store: Store, article: ScoredArticle, event_id: int | None, ne
     return store.write(work)
 
 
+@dataclass(frozen=True)
+class Member:
+    """A report placed in an event, with its stored evidence (None when placed before evidence
+    was kept) and what is needed to read it again."""
+
+    event_id: int
+    article_id: int
+    evidence: dict | None
+    title: str
+    text: str
+    lang: str | None
+    outlet: str
+    seen_at: datetime
+
+
+def event_members(store: Store, event_ids: Sequence[int]) -> dict[int, list[Member]]:
+    """The reports of each event, in placement order (the first report first)."""
+    if not event_ids:
+        return {}
+
+    def work(session: Session) -> dict[int, list[Member]]:
+        out: dict[int, list[Member]] = {}
+        ids = list(event_ids)
+        for start in range(0, len(ids), 500):
+            rows = session.execute(
+                select(EventArticle.event_id, EventArticle.article_id, EventArticle.evidence, Article.title,
+                       Article.text, Article.summary, Article.lang, Article.outlet, Article.published_at,
+                       Article.created_at)
+                .join(Article, Article.id == EventArticle.article_id)
+                .where(EventArticle.event_id.in_(ids[start:start + 500])).order_by(EventArticle.id))
+            for row in rows:
+                out.setdefault(row.event_id, []).append(Member(
+                    event_id=row.event_id, article_id=row.article_id, evidence=row.evidence, title=row.title or "",
+                    text=row.text or row.summary or "", lang=row.lang, outlet=row.outlet or "",
+                    seen_at=row.published_at or row.created_at))
+        return out
+
+    return store.read(work)
+
+
+def save_evidence(store: Store, article_id: int, evidence: dict) -> None:
+    """Keep the evidence of a placed report read again under a newer reading."""
+
+    def work(session: Session) -> None:
+        row = session.scalars(select(EventArticle).where(EventArticle.article_id == article_id)).first()
+        if row is not None:
+            row.evidence = evidence
+
+    store.write(work)
+
+
+def describe_event(store: Store, event_id: int, *, headline: str, kind: str, partners: Sequence[str],
+                   moroccan: Sequence[str]) -> EventRecord:
+    """Refresh what an event says about itself as its reports accumulate (the headline names a
+    party the first report only described); the next alert update carries it to Slack."""
+
+    def work(session: Session) -> EventRecord:
+        event = session.get(Event, event_id)
+        if event is None:
+            raise LookupError(f"event {event_id} does not exist")
+        event.headline, event.kind = headline, kind
+        event.partners, event.moroccan = list(partners), list(moroccan)
+        session.flush()
+        return _event(event)
+
+    return store.write(work)
+
+
 def event_outlets(store: Store, event_id: int) -> list[str]:
     """Outlets covering an event, in the order they reported it (the first article's outlet first)."""
 
     def work(session: Session) -> list[str]:
-        rows = session.execute(select(Article.site_name, Article.outlet, Article.feed)
+        rows = session.execute(select(Article.site_name, Article.outlet, Article.feed, Article.source_name,
+                                      FeedState.title, FeedState.display_name)
                                .join(EventArticle, Article.id == EventArticle.article_id)
+                               .outerjoin(FeedState, FeedState.name == Article.feed)
                                .where(EventArticle.event_id == event_id).order_by(EventArticle.id))
         names: list[str] = []
-        for site_name, host, feed in rows:
-            name = outlet_name(site_name, host, feed)
+        for site_name, host, feed, source_name, feed_title, feed_display in rows:
+            name = outlet_name(site_name, host, feed, source_name=source_name, feed_title=feed_title,
+                               feed_display=feed_display)
             if name not in names:
                 names.append(name)
         return names

@@ -74,6 +74,9 @@ class FeedState(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     entries_seen: Mapped[int] = mapped_column(BigInteger, default=0)
     articles_new: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: The feed's own <title>, and the outlet name the feed list gives (``title:``): outlet names.
+    title: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(255))
 
 
 class FeedPoll(Base):
@@ -130,6 +133,8 @@ class Article(Base):
     date_source: Mapped[str | None] = mapped_column(String(8))
     lang: Mapped[str | None] = mapped_column(String(8))
     site_name: Mapped[str | None] = mapped_column(String(255))
+    #: The outlet an aggregator entry names (Google News' <source>): its outlet name.
+    source_name: Mapped[str | None] = mapped_column(String(255))
     page_title: Mapped[str | None] = mapped_column(Text)
     fetch_status: Mapped[str] = mapped_column(String(16), default="pending")
     fetch_error: Mapped[str | None] = mapped_column(Text)
@@ -237,6 +242,8 @@ class EventArticle(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     added_at: Mapped[datetime] = mapped_column(UTCDateTime())
     run_id: Mapped[str | None] = mapped_column(String(250))
+    #: What the report says about its partnership (aiwatch.evidence.Evidence.to_json), for later placements.
+    evidence: Mapped[dict | None] = mapped_column(JSON)
 
 
 class OutboxMessage(Base):

@@ -217,6 +217,7 @@ def add_entries(store: Store, feed: Feed, entries: Iterable[FeedEntry], run_id: 
                 title=entry.title, title_key=tkey, summary=entry.summary, summary_fp=fp,
                 published_at=entry.published, date_source="feed" if entry.published else None,
                 lang=feed.lang, fetch_status="pending" if entry.link_error is None else "failed",
+                source_name=(entry.source_name or None) and entry.source_name[:255],
                 fetch_error=entry.link_error, first_run_id=run_id, created_at=now,
             )
             result = session.execute(insert(Article).values(**values).on_conflict_do_nothing(
@@ -246,6 +247,9 @@ def record_poll(store: Store, run_id: str, feed: Feed, result: PollResult, count
             session.add(row)
         row.last_polled_at = now
         row.last_status = result.status
+        row.display_name = feed.title
+        if result.title:
+            row.title = result.title[:255]
         if result.status == "failed":
             row.consecutive_failures = (row.consecutive_failures or 0) + 1
             row.last_error = result.error

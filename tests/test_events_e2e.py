@@ -1,0 +1,125 @@
+"""The development set's partnerships end to end: feeds per outlet on loopback, whole cycles, Slack.
+
+Every report of tests/data/events (own words, four languages) is served as an article page in the
+feed of its outlet, with a few negatives; the cycle the DAG runs (poll, fetch, classify, group,
+compose, send) then posts to the Slack stand-in. What the teams are promised: one alert per
+partnership, later reports in its thread, nothing for negatives, nothing new on a re-run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
+
+import pytest
+from aiwatch.cycle import run_cycle
+from aiwatch.events_eval import load
+from aiwatch.slack.gateway import SlackGateway, make_client
+from aiwatch.store import Store
+from aiwatch.store import events as event_store
+from conftest import write_feeds
+from feedgen import item, rss
+from slack_standin import SlackStandIn
+
+REPO = Path(__file__).resolve().parents[1]
+CHANNEL = "#morocco-ai-watch"
+NEGATIVES = [
+    ("fr", "Le Maroc accueille un forum sur l'avenir du travail à Casablanca",
+     "Des chercheurs et des chefs d'entreprise ont débattu pendant deux jours des métiers de demain."),
+    ("en", "Moroccan phosphate exports rise for a third quarter",
+     "Higher prices in Asian markets lifted sales of fertiliser, the national statistics office said."),
+    ("ar", "افتتاح معرض الكتاب بالرباط بمشاركة 700 ناشر",
+     "يعرف المعرض هذه السنة مشاركة دور نشر من أربعين بلدا وبرنامجا ثقافيا غنيا."),
+    ("es", "Marruecos inaugura una nueva línea de tren entre Kenitra y Marrakech",
+     "El trayecto durará menos de tres horas gracias a la ampliación de la alta velocidad."),
+]
+
+
+def page(title: str, text: str, lang: str, outlet: str) -> bytes:
+    paragraphs = "".join(f"<p>{escape(p.strip())}.</p>" for p in text.split(". ") if p.strip())
+    return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f'<meta property="og:site_name" content="{escape(outlet)}"></head><body><article>'
+            f"<h1>{escape(title)}</h1>{paragraphs}</article></body></html>").encode()
+
+
+@pytest.fixture
+def slack():
+    with SlackStandIn(token="xoxb-test") as standin:
+        yield standin
+
+
+def test_development_set_one_alert_per_partnership_follow_ups_threaded_reruns_silent(settings, server, slack,
+                                                                                     tmp_path):
+    reports, truth, _ = load(REPO / "tests" / "data" / "events")
+    by_outlet: dict[str, list[str]] = defaultdict(list)
+    event_of_title: dict[str, str] = {}
+    for n, r in enumerate(reports):
+        path = f"/a/{n}.html"
+        server.add(path, body=page(r.title, r.text, r.lang, r.outlet), content_type="text/html; charset=utf-8")
+        by_outlet[r.outlet].append(item(r.title, server.url(path), summary=r.text[:300], published=r.published))
+        event_of_title[r.title] = r.event
+    for n, (lang, title, text) in enumerate(NEGATIVES):
+        path = f"/neg/{n}.html"
+        server.add(path, body=page(title, text, lang, "Wire"), content_type="text/html; charset=utf-8")
+        by_outlet["Wire"].append(item(title, server.url(path), summary=text, published=datetime(2025, 9, 12, tzinfo=UTC)))
+    feeds = []
+    for n, (outlet, items) in enumerate(sorted(by_outlet.items())):
+        server.add(f"/feed{n}.xml", body=rss(*items, title=outlet), content_type="application/rss+xml")
+        feeds.append({"name": f"outlet-{n}", "url": server.url(f"/feed{n}.xml")})
+    write_feeds(settings, feeds)
+    run_settings = settings.with_(outbox_file=tmp_path / "outbox.jsonl", alert_max_age_h=24 * 365 * 5)
+    gateway = SlackGateway(make_client("xoxb-test", base_url=slack.base_url, timeout_s=5), sleep=lambda _s: None)
+
+    summary = run_cycle(run_settings, gateway=gateway)
+    assert summary.missing_steps == []
+
+    store = Store(settings.db_url)
+    records = event_store.recent_events(store, datetime(2000, 1, 1, tzinfo=UTC))
+    members = event_store.event_members(store, [r.event_id for r in records])
+    alerts = slack.messages(CHANNEL)
+    assert len(alerts) == len(records)
+    alerted_truth: dict[str, list[int]] = defaultdict(list)
+    for record in records:
+        covered = {event_of_title.get(m.title) for m in members[record.event_id]}
+        assert None not in covered, f"a negative was grouped: {record.headline}"
+        assert len(covered) == 1, f"two partnerships merged into one alert: {record.headline} {covered}"
+        alerted_truth[covered.pop()].append(record.event_id)
+    # Nearly every partnership is alerted (the classifier's recall is measured elsewhere) and at
+    # most the two known splits of the set post a second alert (see the README's events table).
+    assert len(alerted_truth) >= 0.9 * len(truth)
+    twice = {event: ids for event, ids in alerted_truth.items() if len(ids) > 1}
+    assert len(twice) <= 2, twice
+    # Follow-ups are thread replies of their alert, one per other outlet.
+    ts_of = {m["metadata"]["event_payload"]["key"]: m["ts"] for m in alerts}
+    threaded = 0
+    for record in records:
+        alert_ts = ts_of[f"alert:{record.key}"]
+        replies = slack.replies(alert_ts)
+        assert all(r["thread_ts"] == alert_ts for r in replies)
+        # Every report of the set comes from its own outlet (all on one loopback host: the
+        # outlets are told apart by feed title and site name, never by host).
+        assert len(replies) == len(members[record.event_id]) - 1, record.headline
+        threaded += len(replies)
+    placed = sum(len(m) for m in members.values())
+    assert threaded == placed - len(records)
+    print(f"\n{len(records)} alerts for {len(alerted_truth)} of {len(truth)} partnerships; {placed} of {len(reports)} "
+          f"reports judged relevant and placed; {threaded} thread replies")
+    assert placed >= 0.75 * len(reports)
+    headers = " ".join(json.dumps(m.get("blocks"), ensure_ascii=False) for m in alerts)
+    assert "partner not named" not in headers or headers.count("partner not named") <= 2
+    # Outlets are named as readers know them; the host appears only inside article links.
+    shown = re.sub(r"https?://127\.0\.0\.1:\d+/[^\s\"|>]*", "", json.dumps([p.get("blocks") for p in slack.posts]))
+    assert "127.0.0.1" not in shown
+    outlets = {r.outlet for r in reports}
+    # (trafilatura capitalises a lowercase site name: "7news" reads "7News")
+    bad = [r["text"][:200] for m in alerts for r in slack.replies(m["ts"])
+           if not any(o.lower() in json.dumps(r["blocks"], ensure_ascii=False).lower() for o in outlets)]
+    assert not bad, bad[:3]
+
+    posted = len(slack.posts)
+    again = run_cycle(run_settings, gateway=gateway)
+    assert again.new_events == 0 and len(slack.posts) == posted
