@@ -29,6 +29,7 @@ from aiwatch_ui.app import CSRF_HEADER, Deps, create_app  # noqa: E402
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 DEMO_FEEDS = [("atlas-tech", "fr"), ("maghreb-wire", "en"), ("akhbar-raqmiya", "ar")]
 HOSTILE_TITLE = "<script>alert(1)</script>"
+HOST_LIKE = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b|localhost|:\d+\b")  # an address or host:port as a name
 # A headline that, once the feed's own escaping is undone, is literally a script tag (as a story about
 # cross-site scripting would be): the pipeline keeps it as text, the view must show it as text.
 HOSTILE_FEED = """<?xml version="1.0" encoding="utf-8"?>
@@ -184,6 +185,13 @@ def test_events_api_shows_articles_and_alert_states_and_requeues_a_failed_alert(
     assert {a["lang"] for a in event["articles"]} >= {"fr", "en", "ar"}
     assert all(0.5 <= a["score"] <= 1 and a["model_version"] == "v0001" for a in event["articles"])
     assert HOSTILE_TITLE in [a["title"] for e in data["items"] for a in e["articles"]]  # stored as sent, shown as text
+    # Why each article is where it is, as the grouping step wrote it; outlets named as readers know them.
+    every = [a for e in data["items"] for a in e["articles"]]
+    assert all(a["reason"].strip() for a in every)
+    assert all(a["reason"].startswith("new event") for a in every if a["role"] == "first")
+    assert any(a["reason"].startswith("joined") for a in event["articles"] if a["role"] != "first")
+    assert not [a["outlet"] for a in every if HOST_LIKE.search(a["outlet"])]
+    assert "Hostile Wire" in {a["outlet"] for a in every}  # the feed's own <title>, not 127.0.0.1:port
 
     states = {e["alert_state"] for e in data["items"]}
     assert states == {"sent", "failed"}, states
@@ -254,6 +262,79 @@ def test_pages_escape_every_value_from_a_feed(filled, token):
     assert feeds.text.index('data-feed="maghreb-wire"') < feeds.text.index('data-feed="atlas-tech"')
     assert "the server answered HTTP 500" in feeds.text
     assert client.get("/aiwatch/static/ui.js").status_code == 200
+
+
+def test_events_show_why_each_article_is_there_and_name_outlets_as_slack_does(settings, store_url, token):
+    """Articles placed through the store's own writes: each shows its placement reason (escaped, whole,
+    an em dash when there is none), and its outlet under the name Slack replies use: an aggregator
+    entry's source, the feed list's ``title:``, the feed's <title>, else the feed's name; never the
+    host:port the feeds were served from."""
+    from aiwatch.config import Feed
+    from aiwatch.feeds import FeedEntry, PollResult
+    from aiwatch.store import Store, repo, upgrade
+    from aiwatch.store import events as event_store
+
+    store = Store(store_url)
+    upgrade(store)
+    base, host = "http://127.0.0.1:45201", "127.0.0.1:45201"
+    feeds = {"gnews": Feed("gnews", f"{base}/gnews.xml", "fr"),  # an aggregator: each entry names its outlet
+             "desk": Feed("desk", f"{base}/desk.xml", "fr", title="Le Desk"),  # the feed list names the outlet
+             "matin": Feed("matin", f"{base}/matin.xml", "fr"),  # only the feed's own <title>
+             "bare": Feed("bare", f"{base}/bare.xml", "en")}  # nothing but the feed's name
+    own_titles = {"gnews": "Google Actualités", "desk": "ledesk.ma", "matin": "Le Matin - Économie", "bare": host}
+    repo.sync_feeds(store, list(feeds.values()))
+    published = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    stories = {"gnews": ("Mistral AI et le Maroc signent un mémorandum", "Un accord sur les modèles souverains."),
+               "desk": ("Rabat s'allie à la start-up française Mistral", "Formation d'ingénieurs marocains à l'IA."),
+               "matin": ("IA : le ministère noue un partenariat", "Projets pilotes en arabe, amazigh et français."),
+               "bare": ("Morocco and Mistral AI sign an AI memorandum", "A joint working group for two years.")}
+    ids = {}
+    for name, feed in feeds.items():  # every feed served from one test host, as the demo web is
+        title, summary = stories[name]
+        entry = FeedEntry(link=f"{base}/{name}/mistral.html", guid=f"{name}-1", published=published, title=title,
+                          summary=summary, outlet=host, source_name="Médias24" if name == "gnews" else None)
+        counts = repo.add_entries(store, feed, [entry], "r1")
+        repo.record_poll(store, "r1", feed, PollResult(name, "ok", entries=[entry], title=own_titles[name]), counts,
+                         backoff_base_s=300, backoff_cap_s=3600)
+        [ids[name]] = counts.new_ids
+    repo.save_classifications(store, "v0001", [(i, 0.9, 1, "mou") for i in ids.values()])
+
+    hostile = "<b>same parties</b> & Mistral AI; " + "figure 'MAD 2bn' " * 80  # longer than the 1000 kept
+    reasons = {"gnews": "new event: no recent event shares a party, organisation, figure or name",
+               "desk": hostile, "matin": "", "bare": "joined event 1: same kind (mou)\nsame date (score 3.0)"}
+    new = event_store.NewEvent(key=f"article:{ids['gnews']}", partners=["Mistral AI"], moroccan=["MTNRA"],
+                               kind="mou", headline="Morocco × Mistral AI: memorandum", signature="mistral")
+    event_id = None
+    for name in feeds:
+        article = event_store.scored_article(store, ids[name])
+        event, _role = event_store.place_article(store, article, event_id, None if event_id else new,
+                                                 reasons[name], "r1")
+        event_id = event.event_id
+
+    client = client_for(settings.with_(db_url=store_url), token=token)
+    [item] = client.get("/aiwatch/api/events").json()["items"]
+    by_id = {a["article_id"]: a for a in item["articles"]}
+    got = {name: by_id[i] for name, i in ids.items()}
+    assert {n: a["reason"] for n, a in got.items()} == {**reasons, "desk": hostile[:1000]}
+    assert {n: a["outlet"] for n, a in got.items()} == {"gnews": "Médias24", "desk": "Le Desk",
+                                                        "matin": "Le Matin - Économie", "bare": "bare"}
+    # The names the Slack thread uses for the same event, in the same order.
+    assert list(dict.fromkeys(a["outlet"] for a in item["articles"])) == event_store.event_outlets(store, event_id)
+    assert not [a["outlet"] for a in item["articles"] if HOST_LIKE.search(a["outlet"])]
+
+    page = client.get("/aiwatch/events")
+    assert page.status_code == 200 and "<th>Why here</th>" in page.text
+    html = page.text
+    assert "<b>same parties" not in html and "&lt;b&gt;same parties&lt;/b&gt; &amp; Mistral AI" in html
+    cells = dict(re.findall(r'<tr data-article="(\d+)">(.*?)</tr>', html, re.S))
+    why = {name: re.search(r'<td class="why">(.*?)</td>', cells[str(i)], re.S).group(1) for name, i in ids.items()}
+    assert why["matin"] == "—"  # no reason stored: an em dash, not an empty cell
+    assert why["desk"] == hostile[:1000].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") \
+        .replace("'", "&#39;")  # the whole stored reason, escaped, not cut
+    assert why["bare"] == "joined event 1: same kind (mou)\nsame date (score 3.0)"
+    for name, outlet in (("gnews", "Médias24"), ("desk", "Le Desk"), ("matin", "Le Matin - Économie")):
+        assert f"<td>{outlet}</td>" in cells[str(ids[name])]
+    assert host not in re.sub(r'href="[^"]*"', "", html)  # the address is in the article links only
 
 
 def test_openapi_schema_documents_the_api(settings):

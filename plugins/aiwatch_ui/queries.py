@@ -226,6 +226,7 @@ class EventArticleRow:
     model_version: str | None
     role: str
     published_at: datetime | None
+    reason: str  # why the grouping step placed the article in this event, in words (up to 1000 chars)
 
 
 @dataclass(frozen=True)
@@ -305,14 +306,17 @@ def events(store: Store, *, limit: int = 20, offset: int = 0) -> EventPage:
                 select(EventArticle.event_id, func.count().label("n"),
                        func.count(func.distinct(EventArticle.outlet)).label("outlets"))
                 .where(EventArticle.event_id.in_(ids)).group_by(EventArticle.event_id))}
-            ranked = (select(EventArticle.event_id, EventArticle.article_id, EventArticle.role,
+            ranked = (select(EventArticle.event_id, EventArticle.article_id, EventArticle.role, EventArticle.reason,
                              func.row_number().over(partition_by=EventArticle.event_id,
                                                     order_by=EventArticle.id).label("n"))
                       .where(EventArticle.event_id.in_(ids)).subquery())
             for row in session.execute(
-                    select(ranked.c.event_id, ranked.c.role, Article.id, Article.title, Article.url, Article.outlet,
-                           Article.site_name, Article.feed, Article.lang, Article.published_at)
+                    select(ranked.c.event_id, ranked.c.role, ranked.c.reason, Article.id, Article.title, Article.url,
+                           Article.outlet, Article.site_name, Article.feed, Article.lang, Article.published_at,
+                           Article.source_name, FeedState.title.label("feed_title"),
+                           FeedState.display_name.label("feed_display"))
                     .join(Article, Article.id == ranked.c.article_id)
+                    .outerjoin(FeedState, FeedState.name == Article.feed)
                     .where(ranked.c.n <= ARTICLES_PER_EVENT).order_by(ranked.c.event_id, ranked.c.n)):
                 members[row.event_id].append(row)
             article_ids = [row.id for rows in members.values() for row in rows]
@@ -331,10 +335,13 @@ def events(store: Store, *, limit: int = 20, offset: int = 0) -> EventPage:
         items = []
         for event in page:
             rows = [EventArticleRow(article_id=r.id, title=r.title or "", url=r.url,
-                                    outlet=outlet_name(r.site_name, r.outlet, r.feed), lang=r.lang,
-                                    score=scores.get(r.id, (None, None))[0],
+                                    # Named as the Slack alerts name it (aiwatch.store.events.event_outlets).
+                                    outlet=outlet_name(r.site_name, r.outlet, r.feed, source_name=r.source_name,
+                                                       feed_title=r.feed_title, feed_display=r.feed_display),
+                                    lang=r.lang, score=scores.get(r.id, (None, None))[0],
                                     model_version=scores.get(r.id, (None, None))[1], role=r.role,
-                                    published_at=r.published_at) for r in members.get(event.id, [])]
+                                    published_at=r.published_at, reason=r.reason or "")
+                    for r in members.get(event.id, [])]
             event_messages = [_message(m) for m in messages.get(event.id, [])]
             alert = next((m for m in event_messages if m.kind == "alert"), None)
             count, outlets = sizes.get(event.id, (0, 0))
