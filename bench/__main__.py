@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import airflow_cycle, baselines, predict, workload
+from bench import airflow_cycle, baselines, grouping, predict, workload
 
 REPO = Path(__file__).resolve().parents[1]
 LATENCY_S = 0.05
 TARGETS = {"cold_vs_extraction_floor": 1.5, "cold_vs_naive_50ms": 5.0, "warm_cycle_s": 1.0, "peak_rss_mb": 500.0,
-           "predict_docs_per_s": 2000.0}
+           "predict_docs_per_s": 2000.0, "grouping_resolve_s": 2.0}
 
 
 def machine() -> dict[str, object]:
@@ -132,6 +132,8 @@ def run(quick: bool, out_dir: Path, profile: bool) -> dict[str, Any]:
                                      articles)
     print("classifier: predict throughput on one core, 3 kB articles ...", flush=True)
     classifier = predict.run(quick=quick)
+    print("grouping: reports placed against open events on one core ...", flush=True)
+    grouped = grouping.run(quick=quick)
 
     cold_s = median([c["cold"]["seconds"] for c in cycles])
     cold_rate = articles / cold_s
@@ -161,6 +163,7 @@ def run(quick: bool, out_dir: Path, profile: bool) -> dict[str, Any]:
         "workers_peak_rss_mb": max(c["cold"]["workers_peak_rss_mb"] for c in cycles),
         **flow,
         **classifier,
+        **grouped,
         "runs": {"cold": runs, "warm": runs * warm, "naive": repeats, "floor": repeats},
     })
     return results
@@ -183,6 +186,9 @@ def report(results: dict[str, Any]) -> str:
         ("  share outside task bodies", "outside_tasks_share", None),
         ("predict, one core (docs/s)", "predict_docs_per_s", ">="),
         ("training (s)", "train_s", None),
+        ("grouping resolve (s; 1,000 x 200, quick 250 x 50)", "grouping_resolve_s", "<"),
+        ("grouping, plain all pairs (s)", "grouping_plain_all_pairs_s", None),
+        ("grouping analyse (ms/report)", "grouping_analyse_ms_per_report", None),
     ]
     lines = [f"{'':36s} {'measured':>10s}  target", "-" * 60]
     for label, key, how in rows:
