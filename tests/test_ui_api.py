@@ -320,6 +320,7 @@ def test_events_show_why_each_article_is_there_and_name_outlets_as_slack_does(se
                                                         "matin": "Le Matin - Économie", "bare": "bare"}
     # The names the Slack thread uses for the same event, in the same order.
     assert list(dict.fromkeys(a["outlet"] for a in item["articles"])) == event_store.event_outlets(store, event_id)
+    assert item["outlets"] == len(event_store.event_outlets(store, event_id)) == 4   # counted by name, as Slack does
     assert not [a["outlet"] for a in item["articles"] if HOST_LIKE.search(a["outlet"])]
 
     page = client.get("/aiwatch/events")

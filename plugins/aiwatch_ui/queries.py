@@ -302,10 +302,22 @@ def events(store: Store, *, limit: int = 20, offset: int = 0) -> EventPage:
         messages: dict[int, list[OutboxMessage]] = defaultdict(list)
         scores: dict[int, tuple[float, str]] = {}
         if ids:
-            sizes = {row.event_id: (row.n, row.outlets) for row in session.execute(
-                select(EventArticle.event_id, func.count().label("n"),
-                       func.count(func.distinct(EventArticle.outlet)).label("outlets"))
-                .where(EventArticle.event_id.in_(ids)).group_by(EventArticle.event_id))}
+            from aiwatch.store.events import outlet_name
+
+            # Outlets counted by name, as the alert counts them (two feeds of one outlet are one).
+            named: dict[int, set[str]] = defaultdict(set)
+            counted: dict[int, int] = defaultdict(int)
+            for row in session.execute(
+                    select(EventArticle.event_id, Article.outlet, Article.site_name, Article.feed,
+                           Article.source_name, FeedState.title.label("feed_title"),
+                           FeedState.display_name.label("feed_display"))
+                    .join(Article, Article.id == EventArticle.article_id)
+                    .outerjoin(FeedState, FeedState.name == Article.feed)
+                    .where(EventArticle.event_id.in_(ids))):
+                counted[row.event_id] += 1
+                named[row.event_id].add(outlet_name(row.site_name, row.outlet, row.feed, source_name=row.source_name,
+                                                    feed_title=row.feed_title, feed_display=row.feed_display))
+            sizes = {event_id: (n, len(named[event_id])) for event_id, n in counted.items()}
             ranked = (select(EventArticle.event_id, EventArticle.article_id, EventArticle.role, EventArticle.reason,
                              func.row_number().over(partition_by=EventArticle.event_id,
                                                     order_by=EventArticle.id).label("n"))
