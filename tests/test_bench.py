@@ -22,7 +22,7 @@ from tests.conftest import DEMO_SITE, REPO, SHARED
 
 REQUIRED = ("cold_articles_per_s", "naive_articles_per_s_50ms", "cold_vs_naive_50ms", "cold_vs_naive_0ms",
             "cold_vs_extraction_floor", "warm_cycle_s", "airflow_cycle_s", "peak_rss_mb", "predict_docs_per_s",
-            "train_s", "machine", "grouping_resolve_s", "grouping_plain_all_pairs_s")
+            "train_s", "grouping_resolve_s", "grouping_plain_all_pairs_s", "machine")
 
 
 def _pages() -> list[tuple[str, bytes]]:

@@ -10,6 +10,8 @@ import pytest
 import yaml
 from aiwatch.gazetteer import Gazetteer, GazetteerError, default_gazetteer
 
+from classifiers.normalise import normalise
+
 REPO = Path(__file__).resolve().parents[1]
 MINISTRY = "Ministère de la Transition numérique et de la Réforme de l'administration"
 UM6P = "Université Mohammed VI Polytechnique"
@@ -92,6 +94,21 @@ def test_display_name_is_english(gaz: Gazetteer, name: str, shown: str) -> None:
     assert gaz.display_name(name) == shown
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Digital transition and education ministries sign an AI memorandum", {"MTNRA", "MENPS"}),
+    ("Les ministères de l'Industrie et du Commerce, de l'Enseignement supérieur et de la Transition numérique",
+     {"MIC", "MESRSI", "MTNRA"}),
+    ("Los ministerios de Transición Digital y de Educación firmaron un memorando", {"MTNRA", "MENPS"}),
+    ("وقعت وزارتا الانتقال الرقمي والتربية الوطنية مذكرة تفاهم", {"MTNRA", "MENPS"}),
+    ("The education ministry and a start-up sign a deal", set()),          # one short name is not enough
+    ("Education and health matter to the digital transition", set()),      # and none without the plural noun
+])
+def test_short_names_beside_a_plural_noun_name_bodies(gaz: Gazetteer, text: str, expected: set[str]) -> None:
+    """Headlines coordinate ministries by their short names; alone, a short name is a common word."""
+    found = {gaz.entry(e.name).acronym or e.name for _, e in gaz.coordinated(normalise(text))}
+    assert found == expected
+
+
 # --- wrong files: each error names the file and the entry at fault -----------------------------
 
 _HOME = [{"name": "Morocco", "side": "moroccan", "kind": "state", "aliases": ["Maroc", "المغرب"]},
@@ -134,6 +151,9 @@ def test_small_copy_loads_and_reloads_when_a_file_changes(tmp_path: Path) -> Non
     (_HOME, [{"code": "FR", "names": ["France"]}], {}, ["countries file", "countries[0] (FR)", "'names'"]),
     (_HOME, None, {"units": ["MW"]}, ["gazetteer.yaml", "'units'"]),
     (_HOME, None, {"multipliers": {"beaucoup": ["beaucoup"]}}, ["multipliers", "'beaucoup' is not a number"]),
+    ([*_HOME, {**_AGENCY, "short": ["test"]}, {**_AGENCY, "name": "Autre", "aliases": ["Autre"], "short": ["Test"]}],
+     None, {}, ["parties[3] ('Autre')", "short name 'Test'", "'Agence de test'"]),
+    (_HOME, None, {"coordination": {"nouns": "ministries"}}, ["coordination", "'nouns'"]),
 ])
 def test_wrong_files_raise_a_named_error(tmp_path: Path, parties: Any, countries: Any, settings: dict[str, Any],
                                          needles: list[str]) -> None:

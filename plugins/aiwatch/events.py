@@ -486,8 +486,9 @@ def _candidate_pairs(nodes: Sequence[tuple[str, tuple[Evidence, ...]]], n_events
 
     Some keys pair only across roles: an Arabic word's skeleton with a Latin name (two Arabic
     reports share words through their content words already), a described nationality with a
-    foreign party of that country (two US companies are no evidence of one deal), a description
-    with an unknown organisation."""
+    foreign party of that country (two US companies are no evidence of one deal). A description
+    and an unknown organisation sharing nothing else are not compared: "a US start-up" and any
+    unknown name the same day would be a guess, not evidence."""
     postings: dict[str, dict[str, list[int]]] = defaultdict(lambda: {"both": [], "a": [], "b": []})
     spans: list[tuple[datetime, datetime]] = []
     for index, (_, members) in enumerate(nodes):
@@ -555,10 +556,6 @@ def _blocking_keys(ev: Evidence, g: Gazetteer) -> set[tuple[str, str]]:
         entry = g.get(party)
         if entry is not None and entry.side == "foreign":
             keys.add((f"c:{entry.country}", "b"))
-    if ev.descriptors:
-        keys.add(("d:organisation", "a"))
-    if ev.organisations:
-        keys.add(("d:organisation", "b"))
     words = [w for w in ev.signature.split() if len(w) >= 5 and w not in g.common_words]
     keys.update((f"w:{ev.lang}:{w}", "both")
                 for w in sorted(set(words), key=lambda w: (-len(w), w))[:_WORDS_FOR_BLOCKING])

@@ -166,7 +166,13 @@ def analyse(g: Gazetteer, title: str, text: str, *, seen_at: datetime, lang: str
     for segment, is_title in ((title, True), (body, False)):
         cased = fold_cased(segment)
         normalised = normalise(cased)
-        _read_spans(g, g.spans_of(normalised, cased), normalised, is_title, reading, (lang or "").lower()[:2])
+        spans = g.spans_of(normalised, cased)
+        _read_spans(g, spans, normalised, is_title, reading, (lang or "").lower()[:2])
+        named = {s.entry.name for s in spans if s.entry is not None}
+        for offset, entry in g.coordinated(normalised):
+            if entry.name not in named:   # "the digital transition and education ministries"
+                named.add(entry.name)
+                _add(reading, entry, is_title, offset, False)
     for name in list(reading.weak_only):
         if name in reading.strong:
             reading.weak_only.discard(name)

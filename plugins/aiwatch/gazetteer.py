@@ -53,9 +53,9 @@ _HUB_KINDS = frozenset({"ministry", "state", "government"})
 #: Entry kinds that are not parties: a nationality, an organisation noun.
 DEMONYM, NOUN = "demonym", "noun"
 _SETTINGS_KEYS = {"country", "home", "government", "parties_file", "countries_file", "generic", "ignore",
-                  "descriptors", "units", "multipliers", "common_words"}
+                  "descriptors", "units", "multipliers", "common_words", "coordination"}
 _PARTY_KEYS = {"name", "display_en", "side", "kind", "state", "country", "acronyms", "aliases", "cased", "people",
-               "parent", "ambiguous", "source"}
+               "parent", "ambiguous", "source", "short"}
 _ARABIC_RE = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 _SPLIT_RE = re.compile(r"[\s\-]+")
 _FOLD_MARKS_RE = re.compile("[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200b-\u200f\ufeff]")
@@ -130,6 +130,9 @@ class _Compiled:
     owner: dict[tuple[str, str], str] = field(default_factory=dict)
     arabic_short: set[str] = field(default_factory=set)
     arabic_al: set[str] = field(default_factory=set)
+    # A body's short name that stands for it only beside a plural noun of its kind ("the digital
+    # transition and education ministries"): key -> entry name.
+    short: dict[str, str] = field(default_factory=dict)
 
 
 def fold_cased(text: str) -> str:
@@ -216,6 +219,13 @@ class Gazetteer:
         self._arabic_re = re.compile(rf"(?<!\w)[وف]?[بلك]?({trie_pattern(arabic)})(?!\w)")
         self._arabic_short_re = re.compile(rf"(?<!\w)و?({trie_pattern(arabic_short)})(?!\w)")
         self._cased_re = re.compile(rf"(?<!\w)(?:{trie_pattern(self._cased)})(?!\w)")
+        self._short = dict(compiled.short)
+        coordination = self.settings.get("coordination") or {}
+        nouns = [alias_key(normalise(str(n))) for n in coordination.get("nouns") or ()]
+        self._plural_re = re.compile(rf"(?<!\w)[وف]?(?:{trie_pattern(nouns)})(?!\w)") if nouns else None
+        self._short_re = (re.compile(rf"(?<!\w)(?:[وف]?(?:ال|لل)?)({trie_pattern(list(self._short))})(?!\w)")
+                          if self._short else None)
+        self._window = int(coordination.get("window_chars", 80))
 
     # --- loading ---------------------------------------------------------------------------------
 
@@ -286,6 +296,13 @@ class Gazetteer:
                 _strings(forms, f"gazetteer file {source}: {table_key}: {label!r}")
                 if table_key == "multipliers" and not _is_number(label):
                     raise GazetteerError(f"gazetteer file {source}: multipliers: {label!r} is not a number (\"1e6\")")
+        coordination = settings.get("coordination") or {}
+        if not isinstance(coordination, dict) or set(coordination) - {"nouns", "window_chars"}:
+            raise GazetteerError(f"gazetteer file {source}: 'coordination' must be a mapping with 'nouns' (a list) "
+                                 f"and 'window_chars' (a number)")
+        _strings(coordination.get("nouns"), f"gazetteer file {source}: coordination: 'nouns'")
+        if not isinstance(coordination.get("window_chars", 80), int):
+            raise GazetteerError(f"gazetteer file {source}: coordination: 'window_chars' must be a whole number")
         gazetteer = cls(entries, compiled, source=source, country=country.strip(), home=home.strip(),
                         government=government.strip(), descriptors=descriptors, settings=settings,
                         common_words=frozenset(t for w in common for t in normalise(w).split()))
@@ -422,6 +439,26 @@ class Gazetteer:
                 kept.append((start, end, entry, is_weak))
         return [Span(s, e, entry, w) for s, e, entry, w in sorted(kept, key=lambda s: s[0])]
 
+    def coordinated(self, text: str) -> list[tuple[int, Entry]]:
+        """Bodies named by their short names beside one plural noun ("the digital transition and
+        education ministries", "les ministères de l'Industrie et de la Transition numérique", "وزارتا
+        الانتقال الرقمي والتربية الوطنية"): (offset, entry) in normalised ``text``, two bodies at least
+        per noun; a short name alone ("education") names nothing."""
+        if self._plural_re is None or self._short_re is None:
+            return []
+        found: list[tuple[int, Entry]] = []
+        for noun in self._plural_re.finditer(text):
+            start, end = max(0, noun.start() - self._window), min(len(text), noun.end() + self._window)
+            window = text[start:end]
+            named: dict[str, int] = {}
+            for m in self._short_re.finditer(window):
+                name = self._short.get(alias_key(m.group(1)))
+                if name is not None:
+                    named.setdefault(name, start + m.start(1))
+            if len(named) >= 2:
+                found += [(offset, self._entries[name]) for name, offset in named.items()]
+        return found
+
     def names_in(self, raw: str) -> list[Entry]:
         """The parties ``raw`` names, in text order (for tests and explanations)."""
         return [s.entry for s in self.spans(raw) if s.entry is not None and s.entry.is_party]
@@ -526,7 +563,7 @@ def _add_party(entries: dict[str, Entry], compiled: _Compiled, item: Any, where:
     if not isinstance(state, bool):
         raise GazetteerError(f"{where}: 'state' must be true or false, not {state!r}")
     lists = {f: _strings(item.get(f), f"{where}: '{f}'") for f in ("aliases", "cased", "acronyms", "people",
-                                                                  "ambiguous")}
+                                                                  "ambiguous", "short")}
     if not (lists["aliases"] or lists["cased"] or lists["acronyms"]):
         raise GazetteerError(f"{where}: needs at least one alias")
     country = str(item.get("country") or (home if side == "moroccan" else "")).strip().upper()
@@ -536,6 +573,10 @@ def _add_party(entries: dict[str, Entry], compiled: _Compiled, item: Any, where:
     entry = Entry(name, side, kind, country, state, name in generic, str(parent).strip() if parent else None,
                   display, acronym)
     entries[name] = entry
+    for short in lists["short"]:
+        key = alias_key(normalise(short))
+        if compiled.short.setdefault(key, name) != name:
+            raise GazetteerError(f"{where}: short name {short!r} is also {compiled.short[key]!r}'s")
     ambiguous = set(lists["ambiguous"])
     for alias in lists["aliases"] + lists["people"] + [a for a in ambiguous if is_arabic(a)]:
         key = alias_key(normalise(alias))
