@@ -119,6 +119,19 @@ def test_a_nationality_is_a_description_not_a_party(gaz: Gazetteer) -> None:
     assert partition(events.resolve([described, named], [], gaz)) == {frozenset({0, 1})}
 
 
+def test_a_description_fits_only_parties_of_its_kind(gaz: Gazetteer) -> None:
+    """"Une université américaine" may be MIT, never Microsoft; "a US tech giant" may be Microsoft."""
+    microsoft = report(gaz, 0, "Microsoft et l'UM6P lancent un programme d'IA",
+                       "Microsoft formera des chercheurs de l'Université Mohammed VI Polytechnique à Benguerir "
+                       "sur ses outils d'intelligence artificielle pendant trois ans.", lang="fr")
+    university = report(gaz, 1, "L'UM6P s'associe à une université américaine dans l'IA",
+                        "L'Université Mohammed VI Polytechnique et une université américaine créent une chaire "
+                        "commune de recherche en intelligence artificielle à Benguerir.", lang="fr", hours=2)
+    company = report(gaz, 2, "L'UM6P s'associe à une entreprise américaine dans l'IA", "", lang="fr", hours=3)
+    assert not any("described" in w for w in events.compare(microsoft.evidence, university.evidence, gaz).why)
+    assert any("described as US company" in w for w in events.compare(microsoft.evidence, company.evidence, gaz).why)
+
+
 def test_a_headline_only_report_is_not_a_conflict_for_what_it_leaves_out(gaz: Gazetteer) -> None:
     full = report(gaz, 0, "UM6P et Mistral AI lancent un programme de recherche en IA",
                   "L'Université Mohammed VI Polytechnique et Mistral AI financeront des thèses à Benguerir.",

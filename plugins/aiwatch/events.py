@@ -159,9 +159,12 @@ def _named_by_keys(name: str, ev: Evidence) -> bool:
 def _describes(g: Gazetteer, descriptor: tuple[str, str], entry: Entry) -> bool:
     """Whether a description ("French operator") fits a party: its country, or the country of a
     body it belongs to (Orange Maroc is a subsidiary of the French Orange)."""
-    country, _ = descriptor
+    country, label = descriptor
     if entry.generic:
         return False
+    described = g.descriptors.get(label)
+    if described is not None and described.kinds and entry.kind not in described.kinds and not entry.is_country:
+        return False   # "a US university" is not Microsoft
     if entry.country == country and (entry.side == "foreign" or country == g.home):
         return True
     return any((parent := g.get(a)) is not None and parent.country == country for a in g.ancestors(entry.name))
@@ -551,11 +554,15 @@ def _blocking_keys(ev: Evidence, g: Gazetteer) -> set[tuple[str, str]]:
     keys.update((f"n:{k}", "both") for k in ev.name_keys)
     keys.update((f"n:{k}", "b") for k in ev.script_keys - ev.name_keys)
     keys.update((f"f:{f}", "both") for f in ev.figures)
-    keys.update((f"c:{c}", "a") for c, _ in ev.descriptors)
+    for country, label in ev.descriptors:
+        described = g.descriptors.get(label)
+        for kind in described.kinds if described is not None and described.kinds else ("*",):
+            keys.add((f"c:{country}:{kind}", "a"))
     for party in ev.main:
         entry = g.get(party)
         if entry is not None and entry.side == "foreign":
-            keys.add((f"c:{entry.country}", "b"))
+            keys.add((f"c:{entry.country}:{entry.kind}", "b"))
+            keys.add((f"c:{entry.country}:*", "b"))
     words = [w for w in ev.signature.split() if len(w) >= 5 and w not in g.common_words]
     keys.update((f"w:{ev.lang}:{w}", "both")
                 for w in sorted(set(words), key=lambda w: (-len(w), w))[:_WORDS_FOR_BLOCKING])
