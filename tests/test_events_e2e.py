@@ -16,6 +16,7 @@ from html import escape
 from pathlib import Path
 
 import pytest
+import yaml
 from aiwatch.cycle import run_cycle
 from aiwatch.events_eval import load
 from aiwatch.slack.gateway import SlackGateway, make_client
@@ -24,6 +25,7 @@ from aiwatch.store import events as event_store
 from conftest import write_feeds
 from feedgen import item, rss
 from slack_standin import SlackStandIn
+from test_dag import dags_test, fresh_home, slack_connection  # noqa: F401  (fresh_home is a fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 CHANNEL = "#morocco-ai-watch"
@@ -52,24 +54,34 @@ def slack():
         yield standin
 
 
-def test_development_set_one_alert_per_partnership_follow_ups_threaded_reruns_silent(settings, server, slack,
-                                                                                     tmp_path):
+def serve_development_set(server, *, per_language: bool = False) -> tuple[list[dict], list, list, dict[str, str]]:
+    """Every report as an article page, negatives too; feeds one per outlet (or one per language,
+    the outlets then told apart by their pages' site names). Returns (feeds, reports, truth events,
+    event of each title)."""
     reports, truth, _ = load(REPO / "tests" / "data" / "events")
-    by_outlet: dict[str, list[str]] = defaultdict(list)
+    by_feed: dict[str, list[str]] = defaultdict(list)
     event_of_title: dict[str, str] = {}
     for n, r in enumerate(reports):
         path = f"/a/{n}.html"
         server.add(path, body=page(r.title, r.text, r.lang, r.outlet), content_type="text/html; charset=utf-8")
-        by_outlet[r.outlet].append(item(r.title, server.url(path), summary=r.text[:300], published=r.published))
+        by_feed[r.lang if per_language else r.outlet].append(
+            item(r.title, server.url(path), summary=r.text[:300], published=r.published))
         event_of_title[r.title] = r.event
     for n, (lang, title, text) in enumerate(NEGATIVES):
         path = f"/neg/{n}.html"
         server.add(path, body=page(title, text, lang, "Wire"), content_type="text/html; charset=utf-8")
-        by_outlet["Wire"].append(item(title, server.url(path), summary=text, published=datetime(2025, 9, 12, tzinfo=UTC)))
+        by_feed[lang if per_language else "Wire"].append(
+            item(title, server.url(path), summary=text, published=datetime(2025, 9, 12, tzinfo=UTC)))
     feeds = []
-    for n, (outlet, items) in enumerate(sorted(by_outlet.items())):
-        server.add(f"/feed{n}.xml", body=rss(*items, title=outlet), content_type="application/rss+xml")
-        feeds.append({"name": f"outlet-{n}", "url": server.url(f"/feed{n}.xml")})
+    for n, (name, items) in enumerate(sorted(by_feed.items())):
+        server.add(f"/feed{n}.xml", body=rss(*items, title=name), content_type="application/rss+xml")
+        feeds.append({"name": f"news-{name}" if per_language else f"outlet-{n}", "url": server.url(f"/feed{n}.xml")})
+    return feeds, reports, truth, event_of_title
+
+
+def test_development_set_one_alert_per_partnership_follow_ups_threaded_reruns_silent(settings, server, slack,
+                                                                                     tmp_path):
+    feeds, reports, truth, event_of_title = serve_development_set(server)
     write_feeds(settings, feeds)
     run_settings = settings.with_(outbox_file=tmp_path / "outbox.jsonl", alert_max_age_h=24 * 365 * 5)
     gateway = SlackGateway(make_client("xoxb-test", base_url=slack.base_url, timeout_s=5), sleep=lambda _s: None)
@@ -123,3 +135,35 @@ def test_development_set_one_alert_per_partnership_follow_ups_threaded_reruns_si
     posted = len(slack.posts)
     again = run_cycle(run_settings, gateway=gateway)
     assert again.new_events == 0 and len(slack.posts) == posted
+
+
+def test_the_airflow_dag_over_the_development_set(server, slack, tmp_path, fresh_home):  # noqa: F811
+    """The same promise through `airflow dags test morocco_ai_watch` (mapped feed tasks, Slack through
+    the Airflow connection), feeds one per language so that outlets are told apart by site name."""
+    feeds, reports, truth, event_of_title = serve_development_set(server, per_language=True)
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text(yaml.safe_dump({"feeds": feeds}), encoding="utf-8")
+    db_url = f"sqlite:///{tmp_path / 'watch.db'}"
+    env = dict(fresh_home, WATCH_FEEDS_FILE=str(feeds_file), WATCH_DB_URL=db_url, WATCH_ALLOW_PRIVATE_NETWORKS="1",
+               WATCH_ALERT_MAX_AGE_HOURS=str(24 * 365 * 5), AIRFLOW_CONN_SLACK_API_DEFAULT=slack_connection(slack))
+    first = dags_test(env, tmp_path)
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
+
+    store = Store(db_url)
+    records = event_store.recent_events(store, datetime(2000, 1, 1, tzinfo=UTC))
+    members = event_store.event_members(store, [r.event_id for r in records])
+    alerts = slack.messages(CHANNEL)
+    assert len(alerts) == len(records) >= 0.9 * len(truth)
+    per_truth: dict[str, int] = defaultdict(int)
+    for record in records:
+        covered = {event_of_title.get(m.title) for m in members[record.event_id]}
+        assert len(covered) == 1 and None not in covered, (record.headline, covered)
+        per_truth[covered.pop()] += 1
+    assert sum(n - 1 for n in per_truth.values()) <= 1, {e: n for e, n in per_truth.items() if n > 1}
+    ts_of = {m["metadata"]["event_payload"]["key"]: m["ts"] for m in alerts}
+    for record in records:
+        assert len(slack.replies(ts_of[f"alert:{record.key}"])) == len(members[record.event_id]) - 1, record.headline
+    posted = len(slack.posts)
+    second = dags_test(env, tmp_path)
+    assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
+    assert [p for p in slack.posts[posted:] if p["channel"] == slack.channel_id(CHANNEL)] == []
