@@ -1,11 +1,11 @@
 """Event grouping speed: 1,000 relevant reports placed against 200 open events, on one core.
 
-The workload comes from the development set (tests/data/events): its reports are repeated with
-their times shifted and their figures changed, so the events are many and all inside the window
-(the worst case: every report is a candidate for every event). Measured: reading the evidence of
-each report (``analyse``), and placing them (``resolve``, with its blocking), against a plain
-baseline on the same data: every report compared with every event and every other report, no
-blocking. Nothing is asserted: benchmarks are not tests.
+The workload comes from the development set (tests/data/events): its partnerships copied as new
+stories with other parties (see :func:`workload`), all inside one window. Measured: reading the
+evidence of each report (``analyse``), and placing them (``resolve``, with its blocking), against a
+plain baseline on the same data: every report compared with every event and every earlier report,
+no blocking; and the same placing when every report is a story of its own. Nothing is asserted:
+benchmarks are not tests.
 
     python -m bench.grouping [--quick]
 """
@@ -30,50 +30,69 @@ from aiwatch.gazetteer import default_gazetteer
 REPO = Path(__file__).resolve().parents[1]
 
 
-def workload(n_reports: int, n_events: int, seed: int = 11) -> tuple[list[events.Report], list[events.EventState], float]:
-    """Reports and open events within one window, and the seconds ``analyse`` took per report."""
+def workload(n_reports: int, n_events: int, seed: int = 11, *, distinct: bool = False
+             ) -> tuple[list[events.Report], list[events.EventState], float]:
+    """Reports and open events within one window, and the seconds ``analyse`` took per report.
+
+    The development set's partnerships are copied as new stories: in each copy every party is
+    swapped for another of its side and kind, and figures, names, organisations and distinctive
+    words get the copy's own (the topic's common words stay: every story uses them); the first
+    copy keeps the real ones. All reports of one story share its swap, so they still tell one
+    partnership, reported by about 3.6 outlets as in the set. The first report of each of the
+    first ``n_events`` stories is an open event; the other reports are to place. With
+    ``distinct``, every report is a story of its own (the expensive case: nothing to join)."""
     g = default_gazetteer()
     dev, _, _ = load(REPO / DEFAULT_DIR)
     rnd = random.Random(seed)
     started = time.perf_counter()
     base = [analyse(g, r.title, r.text, seen_at=r.published, lang=r.lang, outlet=r.outlet) for r in dev]
     per_report = (time.perf_counter() - started) / len(dev)
+    stories: dict[str, list[Evidence]] = {}
+    for r, ev in zip(dev, base, strict=True):
+        stories.setdefault(r.event if not distinct else r.id, []).append(ev)
     t0 = min(ev.seen_at for ev in base)
-
     by_kind: dict[tuple[str, str], list[str]] = {}
     for entry in g.parties():
         by_kind.setdefault((entry.side, entry.kind), []).append(entry.name)
 
-    def variant(ev: Evidence, i: int) -> Evidence:
-        # Another story of the same shape: each party swapped for another of its side and kind (the
-        # first copy keeps the real ones), another time in the window, figures, names, organisations
-        # and distinctive words of its own (the topic's common words stay: every story uses them).
-        if i < len(base):
-            swap = {p: p for p in ev.parties}
-        else:
-            swap = {}
-            for p in ev.parties:
+    def copy_story(members: list[Evidence], i: int) -> list[Evidence]:
+        parties = {p for ev in members for p in ev.parties}
+        swap = {p: p for p in parties}
+        if i >= len(stories):
+            for p in parties:
                 entry = g.get(p)
-                pool = by_kind.get((entry.side, entry.kind), [p]) if entry is not None else [p]
-                swap[p] = rnd.choice(pool)
-        return replace(ev, seen_at=t0 + timedelta(minutes=rnd.randrange(0, 9 * 24 * 60)),
-                       parties={swap[p]: w for p, w in ev.parties.items()},
-                       main=tuple(dict.fromkeys(swap[p] for p in ev.main)),
-                       title_parties=tuple(dict.fromkeys(swap[p] for p in ev.title_parties)),
-                       figures=frozenset({f"{1000 + i} MW"}),
-                       name_keys=frozenset(f"{k}{i}" for k in ev.name_keys) if i >= len(base) else ev.name_keys,
-                       organisations=tuple(f"{o} {i}" for o in ev.organisations) if i >= len(base) else ev.organisations,
-                       signature=" ".join(w if len(w) < 5 or w in g.common_words or i < len(base) else f"{w}{i}"
-                                          for w in ev.signature.split()))
+                swap[p] = rnd.choice(by_kind.get((entry.side, entry.kind), [p])) if entry is not None else p
+        start = t0 + timedelta(minutes=rnd.randrange(0, 6 * 24 * 60))
+        first = min(ev.seen_at for ev in members)
+        out = []
+        for ev in members:
+            own = i >= len(stories)
+            out.append(replace(
+                ev, seen_at=start + (ev.seen_at - first),
+                parties={swap[p]: w for p, w in ev.parties.items()},
+                main=tuple(dict.fromkeys(swap[p] for p in ev.main)),
+                title_parties=tuple(dict.fromkeys(swap[p] for p in ev.title_parties)),
+                figures=frozenset(f"{f} #{i}" for f in ev.figures) if own else ev.figures,
+                name_keys=frozenset(f"{k}{i}" for k in ev.name_keys) if own else ev.name_keys,
+                script_keys=frozenset(f"{k}{i}" for k in ev.script_keys) if own else ev.script_keys,
+                organisations=tuple(f"{o} {i}" for o in ev.organisations) if own else ev.organisations,
+                signature=" ".join(w if len(w) < 5 or w in g.common_words or not own else f"{w}{i}"
+                                   for w in ev.signature.split())))
+        return out
 
-    states = []
-    for i in range(n_events):
-        ev = variant(base[i % len(base)], i)
-        states.append(events.EventState(i + 1, f"article:{i + 1}", (ev,), ev.seen_at, ev.seen_at))
-    reports = []
-    for i in range(n_reports):
-        ev = variant(base[(i * 7) % len(base)], n_events + i)
-        reports.append(events.Report(10_000 + i, ev, f"{i:08d}"))
+    ordered = [stories[k] for k in sorted(stories)]
+    states: list[events.EventState] = []
+    reports: list[events.Report] = []
+    i = 0
+    while len(reports) < n_reports:
+        members = sorted(copy_story(ordered[i % len(ordered)], i), key=lambda ev: ev.seen_at)
+        if len(states) < n_events:
+            states.append(events.EventState(len(states) + 1, f"article:{len(states) + 1}", (members[0],),
+                                            members[0].seen_at, members[0].seen_at))
+            members = members[1:]
+        for ev in members[: n_reports - len(reports)]:
+            reports.append(events.Report(10_000 + len(reports), ev, f"{len(reports):08d}"))
+        i += 1
     return reports, states, per_report
 
 
@@ -88,11 +107,11 @@ def plain_baseline(reports: list[events.Report], states: list[events.EventState]
     return time.perf_counter() - started
 
 
-def run(quick: bool = False) -> dict[str, Any]:
-    n_reports, n_events, repeats = (250, 50, 1) if quick else (1000, 200, 3)
-    reports, states, analyse_s = workload(n_reports, n_events)
+def _timed(reports: list[events.Report], states: list[events.EventState], repeats: int
+           ) -> tuple[float, list[events.Decision]]:
     g = default_gazetteer()
     timings = []
+    decisions: list[events.Decision] = []
     for _ in range(repeats):
         # Fresh copies: nothing a previous run learnt about a report (its memo) is reused.
         fresh = [replace(r, evidence=replace(r.evidence)) for r in reports]
@@ -100,14 +119,24 @@ def run(quick: bool = False) -> dict[str, Any]:
         started = time.perf_counter()
         decisions = events.resolve(fresh, open_events, g)
         timings.append(time.perf_counter() - started)
+    return statistics.median(timings), decisions
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    n_reports, n_events, repeats = (250, 50, 1) if quick else (1000, 200, 3)
+    reports, states, analyse_s = workload(n_reports, n_events)
+    resolve_s, decisions = _timed(reports, states, repeats)
     baseline = plain_baseline(reports, states)
-    resolve_s = statistics.median(timings)
+    distinct_reports, distinct_states, _ = workload(n_reports, n_events, distinct=True)
+    distinct_s, _ = _timed(distinct_reports, distinct_states, repeats)
     return {"grouping_reports": n_reports, "grouping_events": n_events,
             "grouping_analyse_ms_per_report": round(analyse_s * 1000, 2),
             "grouping_resolve_s": round(resolve_s, 3),
             "grouping_plain_all_pairs_s": round(baseline, 3),
             "grouping_vs_plain": round(baseline / resolve_s, 1) if resolve_s else None,
-            "grouping_joined_existing": sum(d.event_id is not None for d in decisions)}
+            "grouping_joined_existing": sum(d.event_id is not None for d in decisions),
+            "grouping_new_events": len({d.group for d in decisions if d.event_id is None}),
+            "grouping_distinct_stories_resolve_s": round(distinct_s, 3)}
 
 
 def main(argv: list[str] | None = None) -> int:

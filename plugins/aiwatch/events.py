@@ -189,6 +189,7 @@ def _explained(g: Gazetteer, a: Evidence, b: Evidence) -> tuple[_Side, list[str]
     side = _Side()
     matched: list[str] = []
     brief = b.body_chars < BRIEF_CHARS
+    unknown: list[Entry] | None = None     # b's headline parties that a never mentions, when asked
     for party in a.main:
         status, text = _party_in(g, party, b)
         if status == "matched":
@@ -196,30 +197,54 @@ def _explained(g: Gazetteer, a: Evidence, b: Evidence) -> tuple[_Side, list[str]
         elif status == "passing":
             side.passing.append(text)
         elif status == "missing":
-            if _replaced_in_title(g, party, a, b):
+            if unknown is None and party in a.title_parties:
+                unknown = [e for e in _title_deal(g, b)[0] if not _matched(g, e.name, a.party_set)]
+            if unknown is not None and _replaced_in_title(g, party, a, b, unknown):
                 side.replaced = True
                 side.absent.append(text)
             elif not brief:
                 side.absent.append(text)
     for name in a.organisations:
+        status, text = _organisation_in(g, name, b)
+        if status == "matched":
+            matched.append(text)
+        elif not brief:
+            side.absent.append(text)
+    for descriptor in a.descriptors:
+        if not brief and not _description_in(g, descriptor, b):
+            side.absent.append(f"a {g.adjective(descriptor[0])} {descriptor[1]}")
+    return side, matched
+
+
+def _organisation_in(g: Gazetteer, name: str, b: Evidence) -> tuple[str, str]:
+    """Whether ``b`` names an unknown organisation (across scripts, or as the longer form of one
+    name) or describes it as foreign: ("matched", reason) or ("missing", name); kept with ``b``."""
+    memo = _memo(g, b)
+    found = memo.get(("org", name))
+    if found is None:
         if any(translit.same_name(name, other) or _same_organisation(name, other) for other in b.organisations) \
                 or _named_by_keys(name, b):
-            matched.append(f"organisation {name}")
+            found = ("matched", f"organisation {name}")
         elif any(country != g.home for country, _ in b.descriptors):
-            matched.append(f"{name} described as {_description(g, b.descriptors)}")
-        elif not brief:
-            side.absent.append(name)
-    for descriptor in a.descriptors:
-        country, label = descriptor
-        if country == g.home:
-            continue
-        if any(_describes(g, descriptor, e) for p in b.parties if (e := g.get(p)) is not None):
-            continue  # counted from b's side as a described party
-        if any(d[0] == country for d in b.descriptors) or b.organisations:
-            continue
-        if not brief:
-            side.absent.append(f"a {g.adjective(country)} {label}")
-    return side, matched
+            found = ("matched", f"{name} described as {_description(g, b.descriptors)}")
+        else:
+            found = ("missing", name)
+        memo[("org", name)] = found
+    return found
+
+
+def _description_in(g: Gazetteer, descriptor: tuple[str, str], b: Evidence) -> bool:
+    """Whether ``b`` accounts for a description ("a US start-up"): the home country's own, a party
+    of ``b`` it fits (counted from ``b``'s side), the same nationality, or an unknown organisation."""
+    memo = _memo(g, b)
+    found = memo.get(("desc", descriptor))
+    if found is None:
+        country, _ = descriptor
+        found = (country == g.home
+                 or any(_describes(g, descriptor, e) for p in b.parties if (e := g.get(p)) is not None)
+                 or any(d[0] == country for d in b.descriptors) or bool(b.organisations))
+        memo[("desc", descriptor)] = found
+    return found
 
 
 def _party_in(g: Gazetteer, party: str, b: Evidence) -> tuple[str, str]:
@@ -266,7 +291,7 @@ def _party_status(g: Gazetteer, party: str, b: Evidence) -> tuple[str, str]:
     return "missing", shown
 
 
-def _replaced_in_title(g: Gazetteer, party: str, a: Evidence, b: Evidence) -> bool:
+def _replaced_in_title(g: Gazetteer, party: str, a: Evidence, b: Evidence, unknown_to_a: Sequence[Entry]) -> bool:
     """A headline names its deal's parties. ``party``, named in ``a``'s headline, is missing from
     ``b`` even when ``b`` is only a headline, if ``b``'s headline names another party of the same
     side that ``a`` never mentions ("OCP et Microsoft..." vs "Maroc Telecom et Microsoft...") or
@@ -274,8 +299,7 @@ def _replaced_in_title(g: Gazetteer, party: str, a: Evidence, b: Evidence) -> bo
     entry = g.get(party)
     if entry is None or party not in a.title_parties:
         return False
-    named, both_sides = _title_deal(g, b)
-    unknown_to_a = [e for e in named if not _matched(g, e.name, a.party_set)]
+    _, both_sides = _title_deal(g, b)
     if any(e.side == entry.side for e in unknown_to_a):
         return True
     return both_sides and bool(unknown_to_a)
