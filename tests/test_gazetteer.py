@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import yaml
 from aiwatch.gazetteer import Gazetteer, GazetteerError, default_gazetteer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from classifiers.normalise import normalise
 
@@ -163,3 +165,16 @@ def test_wrong_files_raise_a_named_error(tmp_path: Path, parties: Any, countries
         Gazetteer.load(path)
     for needle in needles:
         assert needle in str(info.value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_related_to_any_is_any_related(data: st.DataObject) -> None:
+    """The set-based lookup grouping uses is the pairwise rule, for every party and group."""
+    gaz = default_gazetteer()
+    names = sorted(e.name for e in gaz.parties())
+    with_parents = sorted({n for n in names if gaz.ancestors(n)} | {a for n in names for a in gaz.ancestors(n)})
+    pool = st.sampled_from(with_parents) | st.sampled_from(names)
+    name = data.draw(pool)
+    group = frozenset(data.draw(st.lists(pool, max_size=6)))
+    assert gaz.related_to_any(name, group) == any(gaz.related(name, other) for other in group)
