@@ -56,6 +56,8 @@ def collect_feedback():
         from aiwatch.config import Settings
 
         settings = Settings.from_env()
+        if not stats.get("new_or_changed"):
+            raise AirflowSkipException("no new or changed label in this run: the labels Asset stays as it is")
         new, newest = feedback.labels_since_training(settings)
         if new < settings.retrain_min_labels:
             raise AirflowSkipException(f"{new} new label(s) since model {newest or '-'}; retraining waits for "

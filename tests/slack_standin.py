@@ -251,6 +251,17 @@ class SlackStandIn:
                     return
             msg["reactions"].append({"name": name, "users": [user], "count": 1})
 
+    def unreact(self, channel: str, ts: str, name: str, user: str) -> None:
+        """Remove ``user``'s reaction ``name`` from a message (a person changing their mind)."""
+        with self._lock:
+            msg = self._find(self._resolve_existing(channel), ts)
+            for reaction in list(msg.get("reactions", [])):
+                if reaction["name"] == name and user in reaction["users"]:
+                    reaction["users"].remove(user)
+                    reaction["count"] = len(reaction["users"])
+                    if not reaction["users"]:
+                        msg["reactions"].remove(reaction)
+
     def channel_id(self, channel: str) -> str:
         """The ID of a channel name (or ID) that has been posted to."""
         with self._lock:

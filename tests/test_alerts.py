@@ -220,10 +220,27 @@ def test_reactions_become_labels_and_count_towards_retraining(demo_settings, sla
     assert stats["votes"] == 3 and stats["relevant"] == 2 and stats["not_relevant"] == 1
     labels = {row["id"]: row["label"] for row in labelled_articles(Store(demo_settings.db_url))}
     assert sorted(labels.values()) == [0, 1]
-    assert feedback.collect(demo_settings, gateway_for(slack))["votes"] == 3  # idempotent: same labels again
+    assert stats["new_or_changed"] == 3
+    before = label_times(demo_settings)
+    again = feedback.collect(demo_settings, gateway_for(slack), now=datetime.now(UTC) + timedelta(hours=1))
+    assert again["votes"] == 3 and again["new_or_changed"] == 0   # the same votes read again change nothing
+    assert label_times(demo_settings) == before
     assert len(labelled_articles(Store(demo_settings.db_url))) == 2
     new, _ = feedback.labels_since_training(demo_settings)
     assert new == 3
+    slack.unreact(CHANNEL, reply["ts"], "x", "U1")                  # U1 changes their mind
+    slack.react(CHANNEL, reply["ts"], "white_check_mark", "U1")
+    changed = feedback.collect(demo_settings, gateway_for(slack), now=datetime.now(UTC) + timedelta(hours=2))
+    assert changed["new_or_changed"] == 1
+    assert label_times(demo_settings) != before
+
+
+def label_times(settings) -> dict:
+    from aiwatch.store.models import Label
+    from sqlalchemy import select
+
+    return dict(Store(settings.db_url).read(lambda s: s.execute(
+        select(Label.who, Label.at).order_by(Label.id)).all()))
 
 
 def test_votes_ignore_people_who_chose_both():

@@ -333,6 +333,8 @@ def test_promotion_requires_not_worse_precision_and_f1():
     promoted, reason = decide(worse_precision)
     assert not promoted and "precision 0.900 < live 0.940" in reason
     assert decide(worse_precision, force=True)[0]
+    close = comparison({"precision": 0.96875, "f1": 0.95}, {"precision": 0.96921, "f1": 0.93})
+    assert decide(close) == (False, "precision 0.9688 < live 0.9692")   # enough digits to explain itself
     assert decide({"candidate": "v1", "candidate_metrics": {"precision": 0.5, "f1": 0.5}})[0]
 
 

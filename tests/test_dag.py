@@ -182,6 +182,11 @@ def test_a_bad_slack_token_fails_send_alerts_loudly_and_feedback_labels_reach_th
     assert labels == [(1, "slack", "U42")]
     events = meta.execute("select a.name from asset_event e join asset a on a.id = e.asset_id").fetchall()
     assert ("morocco_ai_watch_labels",) in events
+    # The same vote read again moves nothing: no new asset event, so no retraining every hour.
+    again = subprocess.run([AIRFLOW, "dags", "test", "collect_feedback"], env=env, cwd=tmp_path, capture_output=True,
+                           text=True, timeout=600)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert meta.execute("select count(*) from asset_event").fetchone()[0] == len(events)
 
 
 def _closed_port() -> int:

@@ -42,7 +42,7 @@ def collect(settings: Settings, gateway: SlackGateway | None, *, now: datetime |
     counts: Counter[str] = Counter()
     if gateway is None:
         log.warning("no Slack connection %r: no reactions to read (dry-run mode)", settings.slack_conn_id)
-        return {"mode": "dry-run", "messages": 0, "labels": 0}
+        return {"mode": "dry-run", "messages": 0, "labels": 0, "new_or_changed": 0}
     targets = outbox.feedback_targets(store, now - timedelta(days=settings.feedback_days))
     checked: list[int] = []
     for row in targets:
@@ -63,13 +63,15 @@ def collect(settings: Settings, gateway: SlackGateway | None, *, now: datetime |
             break
         checked.append(row.id)
         for user, label in votes(reactions).items():
-            add_label(store, row.article_id, label, "slack", who=user, at=now, note=f"reaction on {row.key}")
+            outcome = add_label(store, row.article_id, label, "slack", who=user, at=now,
+                                note=f"reaction on {row.key}")
             counts["votes"] += 1
+            counts["new_or_changed"] += outcome != "unchanged"
             counts["relevant" if label else "not_relevant"] += 1
     outbox.mark_feedback_checked(store, checked, now)
-    stats = {"mode": "slack", "messages": len(checked), **counts}
-    log.info("feedback: read reactions on %d messages: %d votes (%d relevant, %d not relevant)", len(checked),
-             counts["votes"], counts["relevant"], counts["not_relevant"])
+    stats = {"mode": "slack", "messages": len(checked), "new_or_changed": 0, **counts}
+    log.info("feedback: read reactions on %d messages: %d votes (%d relevant, %d not relevant), %d new or changed",
+             len(checked), counts["votes"], counts["relevant"], counts["not_relevant"], counts["new_or_changed"])
     return stats
 
 

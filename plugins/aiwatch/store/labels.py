@@ -21,18 +21,27 @@ log = logging.getLogger(__name__)
 #: Ids and URL keys looked up per query, well under SQLite's and PostgreSQL's parameter limits.
 LOOKUP_CHUNK = 500
 
+Outcome = Literal["new", "updated", "unchanged"]
+
 
 def add_label(store: Store, article_id: int, label: int, source: str, who: str = "",
-              at: datetime | None = None, note: str | None = None) -> None:
-    """Record (or update) one person's label on an article from one source; idempotent."""
+              at: datetime | None = None, note: str | None = None) -> Outcome:
+    """Record one person's label on an article from one source, and say whether it was new,
+    changed (their mind or note changed: the label takes the new time) or unchanged (nothing is
+    written, so the same vote read again never counts as new for retraining)."""
     if label not in (0, 1):
         raise ValueError(f"label must be 0 or 1, got {label!r}")
     at = at or datetime.now(UTC)
 
-    def work(session: Session) -> None:
+    def work(session: Session) -> Outcome:
+        before = session.execute(select(Label.label, Label.note).where(
+            Label.article_id == article_id, Label.source == source, Label.who == who)).first()
+        if before is not None and (int(before.label), before.note) == (label, note):
+            return "unchanged"
         _upsert_label(session, article_id, label, source, who, at, note)
+        return "new" if before is None else "updated"
 
-    store.write(work)
+    return store.write(work)
 
 
 def _upsert_label(session: Session, article_id: int, label: int, source: str, who: str, at: datetime,
@@ -80,9 +89,6 @@ class LabelInput:
     label: int
     who: str = ""
     note: str | None = None
-
-
-Outcome = Literal["new", "updated", "unchanged"]
 
 
 def record_labels(store: Store, labels: Sequence[LabelInput], source: str, dry_run: bool = False,
