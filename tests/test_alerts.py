@@ -70,6 +70,9 @@ def test_one_alert_per_event_followups_in_its_thread_and_nothing_twice(demo_sett
     # The alert itself was edited to count the outlets covering it.
     edits = [u for u in slack.updates if u["ts"] == mistral["ts"]]
     assert edits and "3 outlets" in json.dumps(edits[-1]["blocks"])
+    # The summary counts every message it composed, the alert updates too.
+    assert summary.updates_composed == len(slack.updates) >= 1
+    assert f"{summary.updates_composed} alert updates" in summary.text()
 
     everything = json.dumps([m.get("blocks") for m in slack.posts], ensure_ascii=False).lower()
     for negative in ("hydrog", "chaleur", "mondial", "nador", "senegal", "wolof", "tunis"):

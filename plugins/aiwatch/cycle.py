@@ -271,6 +271,7 @@ class CycleSummary:
     followup_articles: int = 0
     alerts_composed: int = 0
     replies_composed: int = 0
+    updates_composed: int = 0
     digest_lines: int = 0
     delivery_mode: str | None = None
     posted: int = 0
@@ -317,7 +318,7 @@ class CycleSummary:
                         if self.classify_errors else ""))
         lines.append(f"events: {self.new_events} new partnership events, {self.followup_articles} follow-up "
                      f"articles; composed {self.alerts_composed} alerts, {self.replies_composed} thread replies, "
-                     f"{self.digest_lines} review digest lines"
+                     f"{self.updates_composed} alert updates, {self.digest_lines} review digest lines"
                      + (f"; {self.group_errors + self.compose_errors} item(s) failed alone (see the logs)"
                         if self.group_errors + self.compose_errors else ""))
         lines.append(self._alerts_line())
@@ -392,6 +393,7 @@ def summarise(settings: Settings, run_id: str, feed_names: list[str] | None = No
     compose = steps.get("compose", {})
     summary.alerts_composed = compose.get("alerts", 0)
     summary.replies_composed = compose.get("followups", 0)
+    summary.updates_composed = compose.get("updates", 0)
     summary.digest_lines = compose.get("digest_lines", 0)
     summary.compose_errors = compose.get("errors", 0)
     if "deliver" in steps:
