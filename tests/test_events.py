@@ -132,6 +132,20 @@ def test_a_description_fits_only_parties_of_its_kind(gaz: Gazetteer) -> None:
     assert any("described as US company" in w for w in events.compare(microsoft.evidence, company.evidence, gaz).why)
 
 
+def test_the_same_figure_in_two_headlines_joins_a_headline_only_report(gaz: Gazetteer) -> None:
+    """"200 000 enfants" and "200.000 niños" in two headlines two days apart tell one programme;
+    the same figure only in the bodies is weaker evidence."""
+    full = report(gaz, 0, "Le Maroc lance un programme pour initier 200 000 enfants à l'IA",
+                  "Une convention signée à Rabat réunit trois ministères et l'UM6P pour former 200 000 enfants au "
+                  "numérique et à l'intelligence artificielle dans les maisons de jeunes.", lang="fr")
+    brief = report(gaz, 1, "Marruecos enseñará inteligencia artificial a 200.000 niños", "", lang="es", hours=50)
+    link = events.compare(full.evidence, brief.evidence, gaz)
+    assert link.linked and "the same figure in both headlines" in link.why
+    in_body = report(gaz, 2, "Marruecos enseñará inteligencia artificial a los niños",
+                     "El programa llegará a 200.000 niños.", lang="es", hours=50)
+    assert not events.compare(full.evidence, in_body.evidence, gaz).linked
+
+
 def test_a_headline_only_report_is_not_a_conflict_for_what_it_leaves_out(gaz: Gazetteer) -> None:
     full = report(gaz, 0, "UM6P et Mistral AI lancent un programme de recherche en IA",
                   "L'Université Mohammed VI Polytechnique et Mistral AI financeront des thèses à Benguerir.",
@@ -228,5 +242,4 @@ def test_development_set_precision_recall_and_headlines(gaz: Gazetteer, mode: st
     assert result["pairwise"]["precision"] >= 0.97
     assert result["pairwise"]["recall"] >= 0.95
     assert result["apart_merged"] == [] and result["distinct_merged"] == []
-    missing = result["headlines_missing_a_side"]
-    assert len(missing) <= 0.2 * len(result["headlines"]), missing
+    assert result["headlines_missing_a_side"] == []

@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from aiwatch import translit
+from aiwatch import quantities, translit
 from aiwatch.discovery import ORG_WORDS as _ORG_WORDS
 from aiwatch.evidence import Evidence, similarity
 from aiwatch.gazetteer import Entry, Gazetteer
@@ -64,6 +64,7 @@ _PRESENT_IN_OTHER = 1.0
 _ORGANISATION = 3.0
 _DESCRIPTION = 2.0
 _FIGURE, _FIGURES_MAX = 2.0, 4.0
+_HEADLINE_FIGURE = 1.0
 _NAME, _NAMES_MAX = 1.5, 3.0
 _SAME_KIND = 0.5
 _CLOSE_IN_TIME, _CLOSE = 0.5, timedelta(hours=36)
@@ -305,6 +306,16 @@ def _replaced_in_title(g: Gazetteer, party: str, a: Evidence, b: Evidence, unkno
     return both_sides and bool(unknown_to_a)
 
 
+def _headline_figures(g: Gazetteer, ev: Evidence) -> frozenset[str]:
+    """The figures of a report's headline (the first line of its signature); kept with the report."""
+    memo = _memo(g, ev)
+    found = memo.get(":figures")
+    if found is None:
+        headline = ev.signature.split("\n", 1)[0]
+        found = memo[":figures"] = frozenset(str(f) for f in quantities.reader(g.settings).figures(headline))
+    return found
+
+
 def _title_deal(g: Gazetteer, b: Evidence) -> tuple[tuple[Entry, ...], bool]:
     """The parties ``b``'s headline names (places and generic names aside), and whether they are two
     distinct bodies at least (the headline names a whole deal); kept with the report."""
@@ -391,6 +402,9 @@ def compare(a: Evidence, b: Evidence, g: Gazetteer, *, window: timedelta = DEFAU
     if figures:
         score += min(_FIGURES_MAX, _FIGURE * len(figures))
         why.append("figures " + ", ".join(figures))
+        if set(figures) & _headline_figures(g, a) & _headline_figures(g, b):
+            score += _HEADLINE_FIGURE    # "200 000 enfants" / "200.000 niños" in both headlines
+            why.append("the same figure in both headlines")
     names = (a.name_keys & b.name_keys) | (a.name_keys & b.script_keys) | (a.script_keys & b.name_keys)
     if names:
         score += min(_NAMES_MAX, _NAME * len(names))
