@@ -154,7 +154,7 @@ def _named_by_keys(name: str, ev: Evidence) -> bool:
     pool = ev.key_pool
     if not keys.isdisjoint(pool):
         return True
-    return any(len(k) >= translit.MIN_SKELETON and translit.matches_any(k, ev.long_keys) for k in keys)
+    return any(translit.matches_any(k, ev.long_keys) for k in keys)   # (short keys never match)
 
 
 def _describes(g: Gazetteer, descriptor: tuple[str, str], entry: Entry) -> bool:

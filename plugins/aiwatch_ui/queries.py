@@ -293,6 +293,8 @@ def events(store: Store, *, limit: int = 20, offset: int = 0) -> EventPage:
     limit, offset = page_bounds(limit, offset)
 
     def work(session: Session) -> EventPage:
+        from aiwatch.store.events import outlet_name
+
         total = session.scalar(select(func.count()).select_from(Event)) or 0
         page = list(session.scalars(select(Event).order_by(Event.last_seen.desc(), Event.id.desc())
                                     .limit(limit).offset(offset)))
@@ -302,8 +304,6 @@ def events(store: Store, *, limit: int = 20, offset: int = 0) -> EventPage:
         messages: dict[int, list[OutboxMessage]] = defaultdict(list)
         scores: dict[int, tuple[float, str]] = {}
         if ids:
-            from aiwatch.store.events import outlet_name
-
             # Outlets counted by name, as the alert counts them (two feeds of one outlet are one).
             named: dict[int, set[str]] = defaultdict(set)
             counted: dict[int, int] = defaultdict(int)
@@ -342,7 +342,6 @@ def events(store: Store, *, limit: int = 20, offset: int = 0) -> EventPage:
             for message in session.scalars(select(OutboxMessage).where(OutboxMessage.event_id.in_(ids))
                                            .order_by(OutboxMessage.id)):
                 messages[message.event_id].append(message)
-        from aiwatch.store.events import outlet_name
 
         items = []
         for event in page:
