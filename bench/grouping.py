@@ -56,7 +56,7 @@ def workload(n_reports: int, n_events: int, seed: int = 11, *, distinct: bool = 
         by_kind.setdefault((entry.side, entry.kind), []).append(entry.name)
 
     def copy_story(members: list[Evidence], i: int) -> list[Evidence]:
-        parties = {p for ev in members for p in ev.parties}
+        parties = sorted({p for ev in members for p in ev.parties})   # sorted: the same workload every run
         swap = {p: p for p in parties}
         if i >= len(stories):
             for p in parties:

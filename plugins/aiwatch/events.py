@@ -131,10 +131,6 @@ class Decision:
 # --- comparing two reports ------------------------------------------------------------------------
 
 
-def _matched(g: Gazetteer, party: str, parties: frozenset[str]) -> bool:
-    return g.related_to_any(party, parties)
-
-
 @lru_cache(maxsize=8192)
 def _words_keys(name: str) -> frozenset[str]:
     keys = set()
@@ -146,15 +142,38 @@ def _words_keys(name: str) -> frozenset[str]:
     return frozenset(keys)
 
 
-def _named_by_keys(name: str, ev: Evidence) -> bool:
+@lru_cache(maxsize=8192)
+def _entry_keys(display: str, name: str, acronym: str | None) -> frozenset[str]:
+    """The word keys of a party's display name, canonical name and acronym together."""
+    return _words_keys(display) | _words_keys(name) | (_words_keys(acronym) if acronym else frozenset())
+
+
+def _named_by_keys(name: str, ev: Evidence, memo: dict[Any, Any] | None = None) -> bool:
     """Whether ``ev`` writes ``name`` in its names or (Arabic script) its words, by skeleton."""
-    keys = _words_keys(name)
+    return _keys_named(_words_keys(name), ev, memo)
+
+
+def _keys_named(keys: frozenset[str], ev: Evidence, memo: dict[Any, Any] | None = None) -> bool:
+    """Whether one of a name's word ``keys`` is among ``ev``'s names or words, by skeleton.
+
+    With ``memo`` (the report's, see :func:`_memo`), each key's fuzzy answer is kept: the words of
+    party names recur (ministère, agence, université) and grouping asks them of every report."""
     if not keys:
         return False
-    pool = ev.key_pool
-    if not keys.isdisjoint(pool):
+    if not keys.isdisjoint(ev.key_pool):
         return True
-    return any(translit.matches_any(k, ev.long_keys) for k in keys)   # (short keys never match)
+    long_keys = ev.long_keys
+    if not long_keys:
+        return False
+    if memo is None:
+        return any(translit.matches_any(k, long_keys) for k in keys)   # (short keys never match)
+    for k in keys:
+        found = memo.get(("key", k))
+        if found is None:
+            found = memo[("key", k)] = translit.matches_any(k, long_keys)
+        if found:
+            return True
+    return False
 
 
 def _describes(g: Gazetteer, descriptor: tuple[str, str], entry: Entry) -> bool:
@@ -180,7 +199,7 @@ class _Side:
     replaced: bool = False    # the other's headline names another deal (see _replaced_in_title)
 
 
-def _explained(g: Gazetteer, a: Evidence, b: Evidence) -> tuple[_Side, list[str]]:
+def _explained(g: Gazetteer, a: Evidence, b: Evidence, memo: dict[Any, Any]) -> tuple[_Side, list[str]]:
     """How far ``b`` accounts for the main parties, organisations and descriptions of ``a``; the
     second value lists the evidence that ``b`` does account for (for the link's score and reasons).
 
@@ -192,15 +211,18 @@ def _explained(g: Gazetteer, a: Evidence, b: Evidence) -> tuple[_Side, list[str]
     brief = b.body_chars < BRIEF_CHARS
     unknown: list[Entry] | None = None     # b's headline parties that a never mentions, when asked
     for party in a.main:
-        status, text = _party_in(g, party, b)
+        found = memo.get(party)    # _party_in, inlined: asked of every pair
+        if found is None:
+            found = memo[party] = _party_status(g, party, b)
+        status, text = found
         if status == "matched":
             matched.append(text)
         elif status == "passing":
             side.passing.append(text)
         elif status == "missing":
             if unknown is None and party in a.title_parties:
-                unknown = [e for e in _title_deal(g, b)[0] if not _matched(g, e.name, a.party_set)]
-            if unknown is not None and _replaced_in_title(g, party, a, b, unknown):
+                unknown = [e for e in _title_deal(g, b, memo)[0] if not g.related_to_any(e.name, a.party_set)]
+            if unknown is not None and _replaced_in_title(g, party, a, b, unknown, memo):
                 side.replaced = True
                 side.absent.append(text)
             elif not brief:
@@ -224,7 +246,7 @@ def _organisation_in(g: Gazetteer, name: str, b: Evidence) -> tuple[str, str]:
     found = memo.get(("org", name))
     if found is None:
         if any(translit.same_name(name, other) or _same_organisation(name, other) for other in b.organisations) \
-                or _named_by_keys(name, b):
+                or _named_by_keys(name, b, memo):
             found = ("matched", f"organisation {name}")
         elif any(country != g.home for country, _ in b.descriptors):
             found = ("matched", f"{name} described as {_description(g, b.descriptors)}")
@@ -272,18 +294,17 @@ def _memo(g: Gazetteer, ev: Evidence) -> dict[Any, Any]:
 def _party_status(g: Gazetteer, party: str, b: Evidence) -> tuple[str, str]:
     entry = g.get(party)
     shown = g.display_name(party)
-    if _matched(g, party, b.main_set):
+    if g.related_to_any(party, b.main_set):
         return "main", shown
     if entry is not None and entry.is_place:
         return "place", shown
-    if _matched(g, party, b.party_set):
+    if g.related_to_any(party, b.party_set):
         return "passing", shown
     if entry is None:
         return "missing", shown
     if any(_describes(g, d, entry) for d in b.descriptors):
         return "matched", f"{shown} described as {_description(g, b.descriptors, entry)}"
-    if (_named_by_keys(entry.display or entry.name, b) or _named_by_keys(entry.name, b)
-            or (entry.acronym and _named_by_keys(entry.acronym, b))):
+    if _keys_named(_entry_keys(entry.display or entry.name, entry.name, entry.acronym), b, _memo(g, b)):
         return "matched", f"{shown} named"
     if entry.is_country and (b.organisations or any(
             (e := g.get(p)) is not None and e.side == "foreign" and not e.generic and e.country == entry.country
@@ -292,7 +313,8 @@ def _party_status(g: Gazetteer, party: str, b: Evidence) -> tuple[str, str]:
     return "missing", shown
 
 
-def _replaced_in_title(g: Gazetteer, party: str, a: Evidence, b: Evidence, unknown_to_a: Sequence[Entry]) -> bool:
+def _replaced_in_title(g: Gazetteer, party: str, a: Evidence, b: Evidence, unknown_to_a: Sequence[Entry],
+                       memo: dict[Any, Any] | None = None) -> bool:
     """A headline names its deal's parties. ``party``, named in ``a``'s headline, is missing from
     ``b`` even when ``b`` is only a headline, if ``b``'s headline names another party of the same
     side that ``a`` never mentions ("OCP et Microsoft..." vs "Maroc Telecom et Microsoft...") or
@@ -300,7 +322,7 @@ def _replaced_in_title(g: Gazetteer, party: str, a: Evidence, b: Evidence, unkno
     entry = g.get(party)
     if entry is None or party not in a.title_parties:
         return False
-    _, both_sides = _title_deal(g, b)
+    _, both_sides = _title_deal(g, b, memo)
     if any(e.side == entry.side for e in unknown_to_a):
         return True
     return both_sides and bool(unknown_to_a)
@@ -316,10 +338,10 @@ def _headline_figures(g: Gazetteer, ev: Evidence) -> frozenset[str]:
     return found
 
 
-def _title_deal(g: Gazetteer, b: Evidence) -> tuple[tuple[Entry, ...], bool]:
+def _title_deal(g: Gazetteer, b: Evidence, memo: dict[Any, Any] | None = None) -> tuple[tuple[Entry, ...], bool]:
     """The parties ``b``'s headline names (places and generic names aside), and whether they are two
     distinct bodies at least (the headline names a whole deal); kept with the report."""
-    memo = _memo(g, b)
+    memo = _memo(g, b) if memo is None else memo
     found = memo.get(":title")
     if found is None:
         named = tuple(e for p in b.title_parties if (e := g.get(p)) is not None and not e.is_place and not e.generic)
@@ -348,9 +370,14 @@ def _description(g: Gazetteer, descriptors: Sequence[tuple[str, str]], entry: En
     return "a foreign party"
 
 
-def _title_places(g: Gazetteer, ev: Evidence) -> list[str]:
-    return [p for p in ev.title_parties if (e := g.get(p)) is not None and e.side == "moroccan"
-            and e.kind in ("city", "region")]
+def _title_places(g: Gazetteer, ev: Evidence, memo: dict[Any, Any] | None = None) -> list[str]:
+    """The Moroccan cities and regions of a report's headline; kept with the report."""
+    memo = _memo(g, ev) if memo is None else memo
+    found = memo.get(":places")
+    if found is None:
+        found = memo[":places"] = [p for p in ev.title_parties if (e := g.get(p)) is not None
+                                   and e.side == "moroccan" and e.kind in ("city", "region")]
+    return found
 
 
 def _shared_value(g: Gazetteer, party: str) -> float:
@@ -369,23 +396,25 @@ def compare(a: Evidence, b: Evidence, g: Gazetteer, *, window: timedelta = DEFAU
     gap = abs(a.seen_at - b.seen_at)
     if gap > window:
         return Link(0.0, None, (f"{gap.days} days apart",))
-    side_a, found_a = _explained(g, a, b)
-    side_b, found_b = _explained(g, b, a)
-    places_a, places_b = _title_places(g, a), _title_places(g, b)
+    memo_a, memo_b = _memo(g, a), _memo(g, b)
+    side_a, found_a = _explained(g, a, b, memo_b)
+    side_b, found_b = _explained(g, b, a, memo_a)
+    places_a, places_b = _title_places(g, a, memo_a), _title_places(g, b, memo_b)
     if places_a and places_b and not any(g.related(p, q) for p in places_a for q in places_b):
         for places, other, side in ((places_a, b, side_a), (places_b, a, side_b)):
-            side.absent += [g.display_name(p) for p in places if not _matched(g, p, other.party_set)]
+            side.absent += [g.display_name(p) for p in places if not g.related_to_any(p, other.party_set)]
     if (side_a.replaced or side_b.replaced or (side_a.absent and (side_b.absent or side_b.passing))
             or (side_b.absent and (side_a.absent or side_a.passing))):
         return Link(0.0, f"different parties: {_listed(side_a)} vs {_listed(side_b)}")
     score = 0.0
     why: list[str] = []
     shared: list[str] = []
+    # The statuses _explained just asked: a main party of one that is main in the other is shared.
     for party in a.main:
-        if _matched(g, party, b.main_set) and not any(g.related(party, s) for s in shared):
+        if memo_b[party][0] == "main" and not any(g.related(party, s) for s in shared):
             shared.append(party)
     for party in b.main:
-        if _matched(g, party, a.main_set) and not any(g.related(party, s) for s in shared):
+        if memo_a[party][0] == "main" and not any(g.related(party, s) for s in shared):
             shared.append(party)
     if shared:
         score += sum(_shared_value(g, p) for p in shared)
