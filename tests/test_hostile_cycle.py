@@ -528,7 +528,9 @@ def test_google_news_links_are_resolved_to_the_publisher_and_deduplicated(settin
         assert [(a.fetch_status, a.url) for a in mistral] == [("ok", server.url("/outlet/mistral.html"))]
         nvidia = [a for a in articles if a.title == t2]
         assert len(nvidia) == 1 and nvidia[0].url == server.url("/outlet/nvidia.html")  # the legacy id, decoded
-        assert google.rpc_calls == 1  # only the modern id needed the RPC (the consent page has no parameters)
+        # Only the modern id may need the RPC (the consent page has no parameters); none when the outlet's
+        # own feed was polled first and Google's copy was dropped as the same story at ingest.
+        assert google.rpc_calls <= 1
         assert server.hits["/never"] == 0
         assert len([m for m in slack.messages(CHANNEL) if "Mistral" in headers(m)]) == 1
         again = cycle.run_cycle(local, gateway=gateway_for(slack))
