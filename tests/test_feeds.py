@@ -73,3 +73,15 @@ def test_backoff_grows_and_is_capped():
     assert delays[1:4] == [300, 600, 1200]
     assert max(delays) == 3600
     assert next_attempt_delay(1, 300, 3600, retry_after=900).total_seconds() == 900
+
+
+def test_failure_messages_never_show_a_feed_urls_credentials():
+    feed = Feed(name="secret", url="http://reader:hunter2@news.example.ma/feed")
+    failures = [
+        parse_entries(b"<!DOCTYPE html><html><body><h1>Accueil</h1></body></html>", feed, content_type="text/html"),
+        parse_entries(b"\x00\x01\x02 not xml at all \xff\xfe", feed),
+        parse_entries(rss(item("", "")), feed, content_type="application/rss+xml"),
+    ]
+    for result in failures:
+        assert result.status == "failed" and result.error
+        assert "hunter2" not in result.error and "news.example.ma" in result.error, result.error

@@ -157,7 +157,7 @@ def _poll_feed(settings: Settings, feed: Feed, run_id: str, now: datetime, fetch
                       max_bytes=settings.max_feed_bytes, now=now, parse_timeout_s=settings.feed_parse_timeout_s)
     counts = repo.add_entries(store, feed, result.entries, run_id, now) if result.status == "ok" else None
     if result.status == "failed" and result.retry_after and result.http_status in (429, 503):
-        repo.set_host_backoff(store, host, result.retry_after, f"HTTP {result.http_status} on {feed.url}", now)
+        repo.set_host_backoff(store, host, result.retry_after, f"HTTP {result.http_status} on {redact(feed.url)}", now)
     state = repo.record_poll(store, run_id, feed, result, counts, backoff_base_s=settings.feed_backoff_base_s,
                              backoff_cap_s=settings.feed_backoff_cap_s, now=now)
     for warning in result.warnings:

@@ -265,8 +265,8 @@ def _entries_of(parsed: Any, body: bytes, feed: Feed, now: datetime) -> PollResu
         if not raw_entries:
             if not parsed.get("version") and _HTML_START_RE.match(body[:2048]):
                 return PollResult(feed.name, "failed", reason="not-a-feed",
-                                  error=f"not-a-feed: {feed.url} returned an HTML page, not RSS/Atom")
-            return PollResult(feed.name, "failed", reason="broken-feed", error=f"broken-feed: {feed.url} is not a readable feed ({message})")
+                                  error=f"not-a-feed: {redact(feed.url)} returned an HTML page, not RSS/Atom")
+            return PollResult(feed.name, "failed", reason="broken-feed", error=f"broken-feed: {redact(feed.url)} is not a readable feed ({message})")
         elif benign:
             warnings.append(f"feed parsed with a minor problem ({message})")
         else:
@@ -274,7 +274,7 @@ def _entries_of(parsed: Any, body: bytes, feed: Feed, now: datetime) -> PollResu
     elif not raw_entries and not parsed.get("version"):
         reason = "not-a-feed"
         what = "an HTML page" if _HTML_START_RE.match(body[:2048]) else "no RSS/Atom document"
-        return PollResult(feed.name, "failed", reason=reason, error=f"not-a-feed: {feed.url} returned {what}")
+        return PollResult(feed.name, "failed", reason=reason, error=f"not-a-feed: {redact(feed.url)} returned {what}")
 
     entries: list[FeedEntry] = []
     skipped = bad_links = 0
@@ -312,7 +312,7 @@ def _entries_of(parsed: Any, body: bytes, feed: Feed, now: datetime) -> PollResu
         ))
     if raw_entries and not entries:
         return PollResult(feed.name, "failed", reason="no-usable-entries", warnings=warnings, skipped_entries=skipped,
-                          error=f"no-usable-entries: {feed.url} has {len(raw_entries)} entries but none with "
+                          error=f"no-usable-entries: {redact(feed.url)} has {len(raw_entries)} entries but none with "
                                 "an http(s) link and a title")
     if skipped:
         warnings.append(f"{skipped} entries without a usable link or title were skipped")
