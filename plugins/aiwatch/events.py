@@ -148,16 +148,12 @@ def _entry_keys(display: str, name: str, acronym: str | None) -> frozenset[str]:
     return _words_keys(display) | _words_keys(name) | (_words_keys(acronym) if acronym else frozenset())
 
 
-def _named_by_keys(name: str, ev: Evidence, memo: dict[Any, Any] | None = None) -> bool:
-    """Whether ``ev`` writes ``name`` in its names or (Arabic script) its words, by skeleton."""
-    return _keys_named(_words_keys(name), ev, memo)
+def _keys_named(keys: frozenset[str], ev: Evidence, memo: dict[Any, Any]) -> bool:
+    """Whether ``ev`` writes a name, given by its word ``keys`` (:func:`_words_keys`), in its names
+    or (Arabic script) its words, by skeleton (short keys never match fuzzily).
 
-
-def _keys_named(keys: frozenset[str], ev: Evidence, memo: dict[Any, Any] | None = None) -> bool:
-    """Whether one of a name's word ``keys`` is among ``ev``'s names or words, by skeleton.
-
-    With ``memo`` (the report's, see :func:`_memo`), each key's fuzzy answer is kept: the words of
-    party names recur (ministère, agence, université) and grouping asks them of every report."""
+    Each key's fuzzy answer is kept in ``memo`` (``ev``'s, see :func:`_memo`): the words of party
+    names recur (ministère, agence, université) and grouping asks them of every report."""
     if not keys:
         return False
     if not keys.isdisjoint(ev.key_pool):
@@ -165,8 +161,6 @@ def _keys_named(keys: frozenset[str], ev: Evidence, memo: dict[Any, Any] | None 
     long_keys = ev.long_keys
     if not long_keys:
         return False
-    if memo is None:
-        return any(translit.matches_any(k, long_keys) for k in keys)   # (short keys never match)
     for k in keys:
         found = memo.get(("key", k))
         if found is None:
@@ -211,9 +205,9 @@ def _explained(g: Gazetteer, a: Evidence, b: Evidence, memo: dict[Any, Any]) -> 
     brief = b.body_chars < BRIEF_CHARS
     unknown: list[Entry] | None = None     # b's headline parties that a never mentions, when asked
     for party in a.main:
-        found = memo.get(party)    # _party_in, inlined: asked of every pair
+        found = memo.get(party)    # the same party is asked of the same report for every pair: kept
         if found is None:
-            found = memo[party] = _party_status(g, party, b)
+            found = memo[party] = _party_status(g, party, b, memo)
         status, text = found
         if status == "matched":
             matched.append(text)
@@ -246,7 +240,7 @@ def _organisation_in(g: Gazetteer, name: str, b: Evidence) -> tuple[str, str]:
     found = memo.get(("org", name))
     if found is None:
         if any(translit.same_name(name, other) or _same_organisation(name, other) for other in b.organisations) \
-                or _named_by_keys(name, b, memo):
+                or _keys_named(_words_keys(name), b, memo):
             found = ("matched", f"organisation {name}")
         elif any(country != g.home for country, _ in b.descriptors):
             found = ("matched", f"{name} described as {_description(g, b.descriptors)}")
@@ -270,18 +264,6 @@ def _description_in(g: Gazetteer, descriptor: tuple[str, str], b: Evidence) -> b
     return found
 
 
-def _party_in(g: Gazetteer, party: str, b: Evidence) -> tuple[str, str]:
-    """How report ``b`` accounts for ``party`` (a main party of another report): "main" (one of
-    its main parties), "place" (a place: never missing), "passing", "matched" (described or named
-    by skeleton), "covered" (a country whose company ``b`` names) or "missing"; with the words for
-    the reasons. The same party is asked of the same report for every pair: the answer is kept."""
-    memo = _memo(g, b)
-    found = memo.get(party)
-    if found is None:
-        found = memo[party] = _party_status(g, party, b)
-    return found
-
-
 def _memo(g: Gazetteer, ev: Evidence) -> dict[Any, Any]:
     """Answers about one report kept with it, for one gazetteer (Evidence is immutable; the memo
     is not a field, so equality and the stored form ignore it)."""
@@ -291,7 +273,11 @@ def _memo(g: Gazetteer, ev: Evidence) -> dict[Any, Any]:
     return held[1]
 
 
-def _party_status(g: Gazetteer, party: str, b: Evidence) -> tuple[str, str]:
+def _party_status(g: Gazetteer, party: str, b: Evidence, memo: dict[Any, Any]) -> tuple[str, str]:
+    """How report ``b`` accounts for ``party`` (a main party of another report): "main" (one of
+    its main parties), "place" (a place: never missing), "passing", "matched" (described or named
+    by skeleton), "covered" (a country whose company ``b`` names) or "missing"; with the words for
+    the reasons. ``memo`` is ``b``'s (see :func:`_memo`), where :func:`_explained` keeps the answer."""
     entry = g.get(party)
     shown = g.display_name(party)
     if g.related_to_any(party, b.main_set):
@@ -304,7 +290,7 @@ def _party_status(g: Gazetteer, party: str, b: Evidence) -> tuple[str, str]:
         return "missing", shown
     if any(_describes(g, d, entry) for d in b.descriptors):
         return "matched", f"{shown} described as {_description(g, b.descriptors, entry)}"
-    if _keys_named(_entry_keys(entry.display or entry.name, entry.name, entry.acronym), b, _memo(g, b)):
+    if _keys_named(_entry_keys(entry.display or entry.name, entry.name, entry.acronym), b, memo):
         return "matched", f"{shown} named"
     if entry.is_country and (b.organisations or any(
             (e := g.get(p)) is not None and e.side == "foreign" and not e.generic and e.country == entry.country
