@@ -167,11 +167,16 @@ def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip() or "application/xml"
 
 
+def _where(feed: Feed) -> str:
+    """The feed's URL as messages show it: credentials redacted, cut to a readable length."""
+    return shorten(redact(feed.url), 150)
+
+
 def parse_entries(body: bytes, feed: Feed, *, content_type: str | None = None, base_url: str | None = None,
                   now: datetime | None = None, timeout_s: float = PARSE_TIMEOUT_S) -> PollResult:
     """Parse feed bytes into a :class:`PollResult` (status ok or failed); no network access; never raises."""
     now = now or datetime.now(UTC)
-    where = shorten(redact(feed.url), 150)
+    where = _where(feed)
     decoded = decode_feed(body, content_type)
     problems = [f"encoding: {problem}" for problem in decoded.problems]
     too_deep = structure_problem(decoded.body)
@@ -241,7 +246,7 @@ def _in_child(function: Any, args: tuple[Any, ...], timeout_s: float, where: str
 
 
 def _parse_document(data: bytes, headers: dict[str, str], feed: Feed, now: datetime) -> PollResult:
-    where = shorten(redact(feed.url), 150)
+    where = _where(feed)
     try:
         parsed = feedparser.parse(data, response_headers=headers, sanitize_html=True, resolve_relative_uris=True)
     except Exception as exc:  # feedparser is robust, but hostile input has found crashes before
@@ -257,6 +262,7 @@ def _parse_document(data: bytes, headers: dict[str, str], feed: Feed, now: datet
 
 def _entries_of(parsed: Any, body: bytes, feed: Feed, now: datetime) -> PollResult:
     raw_entries = parsed.get("entries") or []
+    where = _where(feed)
     warnings: list[str] = []
     if parsed.get("bozo"):
         problem = parsed.get("bozo_exception")
@@ -265,8 +271,8 @@ def _entries_of(parsed: Any, body: bytes, feed: Feed, now: datetime) -> PollResu
         if not raw_entries:
             if not parsed.get("version") and _HTML_START_RE.match(body[:2048]):
                 return PollResult(feed.name, "failed", reason="not-a-feed",
-                                  error=f"not-a-feed: {redact(feed.url)} returned an HTML page, not RSS/Atom")
-            return PollResult(feed.name, "failed", reason="broken-feed", error=f"broken-feed: {redact(feed.url)} is not a readable feed ({message})")
+                                  error=f"not-a-feed: {where} returned an HTML page, not RSS/Atom")
+            return PollResult(feed.name, "failed", reason="broken-feed", error=f"broken-feed: {where} is not a readable feed ({message})")
         elif benign:
             warnings.append(f"feed parsed with a minor problem ({message})")
         else:
@@ -274,7 +280,7 @@ def _entries_of(parsed: Any, body: bytes, feed: Feed, now: datetime) -> PollResu
     elif not raw_entries and not parsed.get("version"):
         reason = "not-a-feed"
         what = "an HTML page" if _HTML_START_RE.match(body[:2048]) else "no RSS/Atom document"
-        return PollResult(feed.name, "failed", reason=reason, error=f"not-a-feed: {redact(feed.url)} returned {what}")
+        return PollResult(feed.name, "failed", reason=reason, error=f"not-a-feed: {where} returned {what}")
 
     entries: list[FeedEntry] = []
     skipped = bad_links = 0
@@ -312,7 +318,7 @@ def _entries_of(parsed: Any, body: bytes, feed: Feed, now: datetime) -> PollResu
         ))
     if raw_entries and not entries:
         return PollResult(feed.name, "failed", reason="no-usable-entries", warnings=warnings, skipped_entries=skipped,
-                          error=f"no-usable-entries: {redact(feed.url)} has {len(raw_entries)} entries but none with "
+                          error=f"no-usable-entries: {where} has {len(raw_entries)} entries but none with "
                                 "an http(s) link and a title")
     if skipped:
         warnings.append(f"{skipped} entries without a usable link or title were skipped")
