@@ -478,7 +478,8 @@ def test_cli_cycle_exits_non_zero_when_a_step_failed(settings, server, tmp_path,
     "sqlite:////proc/no-such-dir/watch.db",
     "notadb://x",
 ])
-def test_an_unreachable_store_is_named_with_its_password_hidden(url, monkeypatch, capsys, tmp_path):
+@pytest.mark.parametrize("command", ["cycle", "db-upgrade", "summary"])
+def test_an_unreachable_store_is_named_with_its_password_hidden(url, command, monkeypatch, capsys, tmp_path):
     if "5432" in url:
         pytest.importorskip("psycopg")
         import socket
@@ -490,7 +491,7 @@ def test_an_unreachable_store_is_named_with_its_password_hidden(url, monkeypatch
     (tmp_path / "feeds.yaml").write_text("feeds: []\n")
     monkeypatch.setenv("WATCH_FEEDS_FILE", str(tmp_path / "feeds.yaml"))
     monkeypatch.setenv("WATCH_DB_URL", url)
-    code = cli_main(["cycle"])
+    code = cli_main([command])
     err = capsys.readouterr().err.split("store error: ", 1)
     assert code == 2 and len(err) == 2, err
     message = err[1]

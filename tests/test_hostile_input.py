@@ -165,6 +165,11 @@ def test_property_any_host_ends_in_a_fetch_error_without_network(host):
     ("ff02::1", False),
     ("[::1]", False),
     ("100::1", False),  # discard-only
+    ("::ffff:0:7f00:1", False),  # SIIT IPv4-translated 127.0.0.1 (RFC 2765)
+    ("::ffff:0:a9fe:a9fe", False),
+    ("::ffff:0:808:808", True),
+    ("::1:0:0:1", False),  # IETF-reserved ::/8 embedding nothing
+    ("::ffff:8.8.8.8", True),
 ])
 def test_every_ipv6_form_that_embeds_ipv4_is_judged_by_the_embedded_address(address, public):
     assert address_is_public(address) is public
@@ -221,6 +226,27 @@ def test_one_invalid_byte_does_not_turn_an_arabic_feed_into_mojibake(caplog):
     assert any("invalid" in w and "UTF-8" in w for w in result.warnings), result.warnings
 
 
+@pytest.mark.parametrize("content_type", ["application/rss+xml; charset=utf-8", "application/rss+xml", None])
+def test_two_stray_latin1_bytes_do_not_turn_a_small_french_feed_into_mojibake(content_type):
+    title = "Le Maroc signe un accord avec Mistral sur l'IA générative à Rabat"
+    body = rss(item(title, "http://example.ma/1", summary="Le ministère a signé un mémorandum d'entente."),
+               item("Météo : journée ensoleillée à Fès", "http://example.ma/2"))
+    body = body.replace("Fès".encode(), b"F\xe8s").replace("journée".encode(), b"journ\xe9e")
+    if content_type is None:  # nothing declared at all: XML's default, UTF-8
+        body = body.replace(b' encoding="utf-8"', b"")
+    result = parse_entries(body, FEED, content_type=content_type)
+    assert result.status == "ok" and result.entries[0].title == title
+    assert result.entries[1].title.startswith("Météo : journ")
+    assert any("invalid" in w and "UTF-8" in w for w in result.warnings), result.warnings
+
+
+def test_a_legacy_feed_without_a_charset_is_still_read_as_legacy():
+    body = rss(item("Économie : l'État mise sur l'IA générative à Fès", "http://example.ma/e"),
+               encoding="iso-8859-1").replace(b'encoding="iso-8859-1"', b"")
+    result = parse_entries(body, FEED)
+    assert result.entries[0].title == "Économie : l'État mise sur l'IA générative à Fès"
+
+
 def test_a_lying_charset_header_is_overruled_and_reported():
     body = rss(item("Le Maroc et l'IA : un accord signé à Rabat", "http://example.ma/fr"))
     result = parse_entries(body, FEED, content_type="application/rss+xml; charset=iso-8859-1")
@@ -238,6 +264,8 @@ def test_decoded_feed_keeps_legacy_encodings():
 @pytest.mark.parametrize(("reference", "becomes"), [
     ("&#xD800;", "\ufffd"), ("&#55357;&#56832;", "😀"), ("&#xd83d;&#xde00;", "😀"), ("&#x110000;", "\ufffd"),
     ("&#0;", "\ufffd"), ("&#xDC00;&#xD800;", "\ufffd\ufffd"), ("&#233;", "é"),
+    ("&#x00000000D800;", "\ufffd"), ("&#0000000000055357;&#0000000056832;", "😀"), ("&#99999999999;", "\ufffd"),
+    ("&#x" + "F" * 5000 + ";", "\ufffd"), ("&#" + "9" * 5000 + ";", "\ufffd"), ("&#x0000000000E9;", "é"),
 ])
 def test_character_references_xml_forbids_are_repaired_not_fatal(reference, becomes):
     raw = f"<item><title>Titre A {reference} fin</title><link>http://example.ma/a</link></item>"

@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         from aiwatch.store import repo, upgrade
 
         store = cycle.open_store(settings)
+        store.check()
         if args.command == "db-upgrade":
             print(f"store at revision {upgrade(store)}")
             return 0

@@ -100,11 +100,19 @@ def decode_bytes(body: bytes, content_type: str | None = None) -> Decoded:
 
 _XML_DECL_RE = re.compile(rb"^\s*<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9_.:\-]+)[\"']", re.I)
 _XML_DECL_TEXT_RE = re.compile(r"^(\s*<\?xml[^>]{0,200}?encoding\s*=\s*)([\"'])[A-Za-z0-9_.:\-]+\2", re.I)
-#: A document whose non-ASCII text is at least this share valid UTF-8 is UTF-8 with a few bad bytes.
-UTF8_TOLERANCE = 0.99
+#: A document whose non-ASCII characters are at least this share valid UTF-8 sequences is UTF-8 with
+#: some bad bytes. Legacy (Latin-1, cp1252, Arabic code page) text almost never forms a valid multi-byte
+#: UTF-8 sequence by chance, so valid sequences outnumbering invalid ones already says UTF-8; a small
+#: French feed with 10 accented letters and two stray Latin-1 bytes is UTF-8, not cp1252 mojibake.
+UTF8_TOLERANCE = 0.6
 #: The same when the document itself says it is UTF-8.
-DECLARED_UTF8_TOLERANCE = 0.9
-_CHARREF_RE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+DECLARED_UTF8_TOLERANCE = 0.5
+#: Fewer valid sequences than this say nothing: detection decides.
+UTF8_MIN_VALID = 2
+#: Any number of digits: feedparser reads ``&#x00000000D800;`` as U+D800 too. Values are bounded
+#: by :func:`_char_ref_value`, so a reference of thousands of digits costs nothing.
+_CHARREF_RE = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+_BEYOND_UNICODE = 0x110000
 _REPLACEMENT_REF = "&#xFFFD;"
 
 
@@ -159,7 +167,7 @@ def _feed_text(body: bytes, content_type: str | None) -> tuple[str, str, str, li
     if body.isascii() or _valid_utf8_with_non_ascii(body):
         return body.decode("utf-8"), "utf-8", "xml-default", problems
     bad, good = _invalid_utf8_share(body)
-    if good and good / (good + bad) >= UTF8_TOLERANCE:
+    if good >= UTF8_MIN_VALID and good / (good + bad) >= UTF8_TOLERANCE:
         problems.append(f"{bad} invalid UTF-8 byte sequence(s) replaced; the rest of the feed is valid UTF-8")
         return body.decode("utf-8", errors="replace"), "utf-8", "utf-8-tolerant", problems
     best = charset_normalizer.from_bytes(body[:200_000]).best()
@@ -175,6 +183,15 @@ def _feed_text(body: bytes, content_type: str | None) -> tuple[str, str, str, li
     return body.decode("utf-8", errors="replace"), "utf-8", "fallback", problems
 
 
+def _char_ref_value(hex_digits: str | None, decimal: str | None) -> int:
+    """The code point a reference names, or :data:`_BEYOND_UNICODE` for anything larger (leading zeros
+    do not count: ``&#0000000000055357;`` is U+D83D); never parses an unbounded number."""
+    digits = (hex_digits if hex_digits else decimal or "").lstrip("0") or "0"
+    if len(digits) > (6 if hex_digits else 7):
+        return _BEYOND_UNICODE
+    return min(int(digits, 16 if hex_digits else 10), _BEYOND_UNICODE)
+
+
 def repair_char_refs(text: str) -> tuple[str, int]:
     """Numeric character references XML forbids, made harmless before parsing: a UTF-16 pair written
     as two references (``&#55357;&#56832;``) becomes the one character it means; a lone surrogate,
@@ -187,12 +204,8 @@ def repair_char_refs(text: str) -> tuple[str, int]:
     last = 0
     pending_high: tuple[int, int] | None = None  # (start of the reference, value)
 
-    def value_of(match: re.Match[str]) -> int:
-        hex_digits, decimal = match.groups()
-        return int(hex_digits, 16) if hex_digits else int(decimal)
-
     for match in _CHARREF_RE.finditer(text):
-        code = value_of(match)
+        code = _char_ref_value(*match.groups())
         bad = 0xD800 <= code <= 0xDFFF or code > 0x10FFFF or (code < 0x20 and code not in (9, 10, 13))
         if not bad:
             continue

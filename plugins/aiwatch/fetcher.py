@@ -89,13 +89,17 @@ class Response:
 _REFUSED_V6 = tuple(ipaddress.ip_network(n) for n in ("64:ff9b:1::/48", "fec0::/10", "100::/64", "2001:db8::/32"))
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _V4_COMPATIBLE = ipaddress.ip_network("::/96")
+#: SIIT IPv4-translated addresses (RFC 2765), ``::ffff:0:a.b.c.d``: judged by the IPv4 address.
+_V4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+#: IETF-reserved block; whatever in it does not embed an IPv4 address is not a real destination.
+_RESERVED_ZERO_V6 = ipaddress.ip_network("::/8")
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     """The IPv4 address an IPv6 form carries (mapped, compatible, NAT64, 6to4, Teredo client), if any."""
     if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
-    if ip in _NAT64 or (ip in _V4_COMPATIBLE and int(ip) > 1):
+    if ip in _NAT64 or ip in _V4_TRANSLATED or (ip in _V4_COMPATIBLE and int(ip) > 1):
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     if ip.sixtofour is not None:
         return ip.sixtofour
@@ -119,6 +123,8 @@ def address_is_public(address: str) -> bool:
         embedded = _embedded_ipv4(ip)
         if embedded is not None:
             return embedded.is_global and not embedded.is_multicast
+        if ip in _RESERVED_ZERO_V6:
+            return False
     return ip.is_global and not ip.is_multicast
 
 
