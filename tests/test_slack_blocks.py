@@ -309,6 +309,8 @@ def test_article_values_render_as_the_plain_text_they_are(value):
                     followup_message(hostile_article, value), digest_line_message(hostile_article)]:
         assert_slack_valid(message)
         assert not any(value.strip("> ") in text for text in mrkdwn_texts(message)), value
+        fallback = message["text"]  # mrkdwn too: notifications and clients without blocks render it
+        assert not re.search(r"[*_~`]|^(>|&gt;)|:rotating", fallback.split(" <http", 1)[0]), fallback
         assert any(value.replace(">", "›") in text for text in literal_texts(message)), value
         for obj in [b.get("text") for b in message["blocks"] if b["type"] in ("section", "context")]:
             if obj and obj["type"] == "plain_text":

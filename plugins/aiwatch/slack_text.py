@@ -24,6 +24,12 @@ _CONTROL_RE = re.compile(
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f\U000e0100-\U000e01ef]")
 _BROADCAST_RE = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 WORD_JOINER = "\u2060"
+#: mrkdwn markup characters and the look-alikes they become in escaped text: asterisk operator, modifier
+#: letter low macron, tilde operator, modifier letter grave accent; angle brackets become ‹› as in
+#: plain text (``&gt;`` at the start of a line would still quote).
+_MARKUP_LOOKALIKES = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb",
+                                    ">": "\u203a", "<": "\u2039"})
+_EMOJI_CODE_RE = re.compile(r":(?=[a-z0-9+\-\u02cd']+:)", re.IGNORECASE)
 
 #: Slack limits (Block Kit reference): header text 150, section text 3,000 characters.
 HEADER_MAX = 150
@@ -36,8 +42,12 @@ def clean(text: str | None) -> str:
 
 
 def escape_mrkdwn(text: str | None) -> str:
-    """Escape for mrkdwn fields: no mention, broadcast, link or markup can come from article text."""
-    text = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape for mrkdwn (the notification fallback, failure alerts): no mention, broadcast, link or
+    markup can come from the text. mrkdwn has no escape for ``*_~` `` or a leading ``>``, so they become
+    look-alikes that format nothing (the way angle brackets elsewhere become ‹›), and ``:name:`` gets a
+    word joiner so no emoji code is expanded."""
+    text = clean(text).translate(_MARKUP_LOOKALIKES).replace("&", "&amp;")
+    text = _EMOJI_CODE_RE.sub(":" + WORD_JOINER, text)
     return _BROADCAST_RE.sub("@" + WORD_JOINER, text)
 
 
