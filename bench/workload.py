@@ -26,8 +26,10 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
 
+from aiwatch.config import shared_dir
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED_PAGES = REPO.parent / "shared" / "corpora" / "web-pages"
+SHARED_PAGES = shared_dir() / "corpora" / "web-pages"
 DEMO_SITE = REPO / "demo" / "site"
 FEEDS, ENTRIES = 40, 25
 

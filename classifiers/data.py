@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aiwatch.config import shared_dir
+
 log = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).with_name("data")
 CORPUS_DIR = DATA_DIR / "parts"
 #: The founding articles live in the shared folder beside the repo; they are read, never copied.
-SEEDS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+SEEDS_DIR = shared_dir() / "seeds"
 SEED_EVENTS = {"000_": "ma-digital-ministry--mistral-mou-2025-09", "004_": "ma-government--openai-talks-2025-09"}
 LANGS = {"fr", "ar", "en", "es"}
 CATEGORIES = {"pos", "neg-morocco-ai-no-partnership", "neg-ai-partnership-elsewhere", "neg-morocco-partnership-non-ai",

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 DEMO_SITE = REPO / "demo" / "site"
 
 # Tests never use the developer's own Airflow home or store: point Airflow at a throw-away home
@@ -27,9 +26,10 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 
-from aiwatch.config import Settings  # noqa: E402
+from aiwatch.config import Settings, shared_dir  # noqa: E402
 from aiwatch.devserver import DevServer  # noqa: E402
 
+SHARED = shared_dir()
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 
 

@@ -176,3 +176,33 @@ def test_cycle_takes_the_page_date_only_for_undated_entries(server, settings):
             assert published.startswith("2025-09-01") and source != "page", (url, published, source)
         else:
             assert published.startswith(f"2025-03-{i + 1:02d}") and source == "page", (url, published, source)
+
+
+def test_the_workload_of_a_clone_alone_is_valid(settings, tmp_path):
+    """Without ../shared the benchmark falls back to the demo pages; its workload must still be one
+    new article per entry (a page repeated inside one outlet would be dropped as a duplicate, which is
+    how `make test` failed on a clone alone). Run through a real poll and fetch, not only counted."""
+    from aiwatch import cycle
+
+    from bench import workload
+    from tests.conftest import write_feeds
+
+    absent = tmp_path / "no-shared" / "corpora" / "web-pages"
+    corpus = workload.load_corpus(absent)
+    assert corpus.source.startswith("demo") and str(absent) in corpus.source
+    entries = workload.entries_for(corpus)
+    assert entries == min(workload.ENTRIES, len(corpus.bodies))
+    for feed in range(workload.FEEDS):
+        pages = [workload.page_index(feed, entry, len(corpus.bodies)) for entry in range(entries)]
+        assert len(set(pages)) == entries, (feed, pages)
+    generator = workload.serve(feeds=2, entries=workload.ENTRIES, latency_s=0.0, pages_dir=absent)
+    try:
+        feeds = next(generator)
+        write_feeds(settings, feeds)
+        run_id = cycle.new_run_id()
+        polled = [cycle.poll_feed(settings, feed, run_id) for feed in cycle.prepare(settings)]
+        assert sum(p["new"] for p in polled) == 2 * entries, polled
+        stats = cycle.fetch_and_extract(settings, run_id)
+        assert stats["extracted"] + stats.get("partial", 0) == 2 * entries, stats
+    finally:
+        generator.close()

@@ -31,6 +31,16 @@ def project_root(environ: Mapping[str, str] | None = None) -> Path:
     return Path.cwd()
 
 
+def shared_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The read-only shared material (seeds, corpora) used by training, benchmarks and tests:
+    ``WATCH_SHARED_DIR``, else ``../shared`` beside the checkout. Pointing it at a missing directory
+    shows what a clone of the repository alone does (CI checks both)."""
+    environ = os.environ if environ is None else environ
+    if environ.get("WATCH_SHARED_DIR"):
+        return Path(environ["WATCH_SHARED_DIR"]).resolve()
+    return _PACKAGE_ROOT.parent / "shared"
+
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
