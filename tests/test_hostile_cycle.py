@@ -336,38 +336,75 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _slow_cycle(settings, tmp_path, slow: DevServer, pages: int, preamble: str = "") -> subprocess.Popen:
+    """A CLI cycle in a child process over ``pages`` slow pages, with two extraction workers."""
+    for i in range(pages):
+        slow.add(f"/p/{i}", body=article_html(f"Article {i}", f"Texte distinct numéro {i} " * 40))
+    slow.add("/f.xml", Route(body=rss(*[item(f"Un article numéro {i} du flux", slow.url(f"/p/{i}"), str(i))
+                                        for i in range(pages)]), content_type="application/rss+xml"))
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text(json.dumps({"feeds": [{"name": "slow", "url": slow.url("/f.xml")}]}))
+    env = dict(os.environ, WATCH_FEEDS_FILE=str(feeds_file), WATCH_DB_URL=settings.db_url,
+               WATCH_MODEL_DIR=str(settings.models), WATCH_ALLOW_PRIVATE_NETWORKS="1",
+               WATCH_OUTBOX_FILE=str(tmp_path / "outbox.jsonl"), WATCH_FETCH_WORKERS="2")
+    code = (preamble + "import os; os.sched_setaffinity(0, {0, 1}) if len(os.sched_getaffinity(0)) < 2 and "
+            "os.cpu_count() > 1 else None\nfrom aiwatch import pages\npages.extraction_processes = "
+            "lambda n, cores=None: 2\nfrom aiwatch.cli import main\nmain(['cycle'])")
+    return subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def _workers_of(process: subprocess.Popen) -> set[int]:
+    workers: set[int] = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(workers) < 2:
+        workers = {c for c in _children(process.pid) if _alive(c)}
+        time.sleep(0.1)
+    assert len(workers) >= 2, "the cycle never started its extraction workers"
+    return workers
+
+
+def _survivors(workers: set[int]) -> list[int]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.2)
+    survivors = [w for w in workers if _alive(w)]
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    return survivors
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc to find child processes")
 def test_a_cycle_killed_with_sigkill_leaves_no_extraction_worker_behind(settings, tmp_path):
     with DevServer(latency_s=0.3) as slow:
-        for i in range(40):
-            slow.add(f"/p/{i}", body=article_html(f"Article {i}", f"Texte distinct numéro {i} " * 40))
-        slow.add("/f.xml", Route(body=rss(*[item(f"Un article numéro {i} du flux", slow.url(f"/p/{i}"), str(i))
-                                            for i in range(40)]), content_type="application/rss+xml"))
-        feeds_file = tmp_path / "feeds.yaml"
-        feeds_file.write_text(json.dumps({"feeds": [{"name": "slow", "url": slow.url("/f.xml")}]}))
-        env = dict(os.environ, WATCH_FEEDS_FILE=str(feeds_file), WATCH_DB_URL=settings.db_url,
-                   WATCH_MODEL_DIR=str(settings.models), WATCH_ALLOW_PRIVATE_NETWORKS="1",
-                   WATCH_OUTBOX_FILE=str(tmp_path / "outbox.jsonl"), WATCH_FETCH_WORKERS="2")
-        code = ("import os; os.sched_setaffinity(0, {0, 1}) if len(os.sched_getaffinity(0)) < 2 and "
-                "os.cpu_count() > 1 else None\nfrom aiwatch import pages\npages.extraction_processes = "
-                "lambda n, cores=None: 2\nfrom aiwatch.cli import main\nmain(['cycle'])")
-        process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        workers: set[int] = set()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(workers) < 2:
-            workers = {c for c in _children(process.pid) if _alive(c)}
-            time.sleep(0.1)
-        assert len(workers) >= 2, "the cycle never started its extraction workers"
+        process = _slow_cycle(settings, tmp_path, slow, 40)
+        workers = _workers_of(process)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(_alive(w) for w in workers):
-            time.sleep(0.2)
-        survivors = [w for w in workers if _alive(w)]
-        for pid in survivors:
-            os.kill(pid, signal.SIGKILL)
-        assert survivors == [], "extraction workers outlived their killed parent"
+        assert _survivors(workers) == [], "extraction workers outlived their killed parent"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc to find child processes")
+def test_sigterm_under_a_host_that_handles_it_stops_fetching_and_the_workers(settings, tmp_path):
+    """Airflow's task runner answers SIGTERM by calling the operator's on_kill and going on; the fetch
+    step must stop downloading at once (not after every queued page), keep what it stored, and leave
+    no worker behind."""
+    pages = 150  # 0.3 s each over two fetching threads: over 20 s if the SIGTERM were ignored
+    with DevServer(latency_s=0.3) as slow:
+        process = _slow_cycle(settings, tmp_path, slow, pages,
+                              preamble="import signal; signal.signal(signal.SIGTERM, lambda s, f: None)\n")
+        workers = _workers_of(process)
+        process.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        try:
+            process.wait(timeout=60)
+        finally:
+            process.kill()
+        assert time.monotonic() - stopped < 12, "the cycle went on fetching after SIGTERM"
+        assert _survivors(workers) == [], "extraction workers outlived the stopped fetch step"
+    fetched = Store(settings.db_url).read(
+        lambda s: len(list(s.scalars(select(Article).where(Article.fetch_status == "ok")))))
+    assert fetched < pages / 2
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -458,10 +495,30 @@ def test_a_registry_that_cannot_be_written_says_so(settings, server, tmp_path):
     assert "WATCH_MODEL_DIR" in summary.step_errors["classify"]
 
 
-def test_cli_cycle_exits_non_zero_when_a_step_failed(settings, server, tmp_path, monkeypatch, capsys):
-    broken = tmp_path / "broken"
-    broken.mkdir()
-    (broken / "LIVE").write_text("v0009\n")
+def _broken_registry(case: str, settings, tmp_path: Path) -> Path:
+    import shutil
+
+    if case == "missing-version":
+        broken = tmp_path / "broken"
+        broken.mkdir()
+        (broken / "LIVE").write_text("v0009\n")
+        return broken
+    if case == "tampered":
+        broken = tmp_path / "models"
+        shutil.copytree(settings.models, broken)
+        live = (broken / "LIVE").read_text().strip()
+        with (broken / live / "model.skops").open("ab") as handle:
+            handle.write(b"tampered")
+        return broken
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    return blocker / "models"
+
+
+@pytest.mark.parametrize("case, says", [("missing-version", "v0009"), ("tampered", "checksum"),
+                                        ("unwritable", "cannot be written")])
+def test_cli_cycle_exits_non_zero_when_a_step_failed(settings, server, tmp_path, monkeypatch, capsys, case, says):
+    broken = _broken_registry(case, settings, tmp_path)
     publish(server, "/f.xml", rss(good_item(server, "nvidia")))
     write_feeds(settings, [{"name": "f", "url": server.url("/f.xml")}])
     for name, value in {"WATCH_FEEDS_FILE": str(settings.feeds_file), "WATCH_DB_URL": settings.db_url,
@@ -469,7 +526,8 @@ def test_cli_cycle_exits_non_zero_when_a_step_failed(settings, server, tmp_path,
                         "WATCH_OUTBOX_FILE": str(tmp_path / "o.jsonl")}.items():
         monkeypatch.setenv(name, value)
     assert cli_main(["cycle"]) == 1
-    assert "INCOMPLETE" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "INCOMPLETE" in out and says in out
 
 
 @pytest.mark.parametrize("url", [
@@ -554,12 +612,20 @@ def test_a_cycle_over_a_hostile_feed_mix_alerts_each_good_story_exactly_once(set
     server.add("/to-backslash", Route(status=302, headers={"Location": "http:\\\\127.0.0.1/x"}))
     server.add("/loop-a", Route(redirect_to="/loop-b"))
     server.add("/loop-b", Route(redirect_to="/loop-a"))
+    server.add("/to-v4-mapped", Route(status=302, headers={"Location": "http://[::ffff:7f00:1]/admin"}))
+    server.add("/to-nat64", Route(status=302, headers={"Location": "http://[64:ff9b:1::a9fe:a9fe]/latest"}))
     server.add("/poison.html", body=article_html("Piège", "Texte."))
+    server.add("/endless.html", Route(endless=True, endless_cap_s=8))
+    server.add("/slow.html", Route(delay_s=6))
     links = rss(item("Lien géant", "http://example.ma/" + "z" * 100_000, "l1"),
-                item("Hôte invalide", "http://xn--zz.example/x", "l2"), good_item(server, "mistral"))
+                item("Hôte invalide", "http://xn--zz.example/x", "l2"),
+                item("Une page sans fin", server.url("/endless.html"), "l3"),
+                item("Une page qui ne répond pas", server.url("/slow.html"), "l4"), good_item(server, "mistral"))
     redirects = rss(item("Vers javascript", server.url("/to-js"), "r1"),
                     item("Vers une adresse interne", server.url("/to-backslash"), "r2"),
-                    item("Boucle de redirections", server.url("/loop-a"), "r3"), good_item(server, "openai"))
+                    item("Boucle de redirections", server.url("/loop-a"), "r3"),
+                    item("Vers une IPv4 dans une IPv6", server.url("/to-v4-mapped"), "r4"),
+                    item("Vers le préfixe NAT64 local", server.url("/to-nat64"), "r5"), good_item(server, "openai"))
     encoding = rss(item("خبر عن الطقس في الرباط", "http://127.0.0.1:9/none", "e1"), good_item(server, "microsoft"))
     encoding = encoding.replace("الطقس".encode(), b"\xff\xfe" + "الطقس".encode())
     surrogates = rss("<item><title>Un titre avec &#xD800; et &#55357;&#56832;</title>"
@@ -603,6 +669,9 @@ def test_a_cycle_over_a_hostile_feed_mix_alerts_each_good_story_exactly_once(set
         assert "hunter2" not in caplog.text and "hunter2" not in first.text()
         serialised = json.dumps([m for m in slack.messages(CHANNEL)], ensure_ascii=False)
         assert "<!channel>" not in serialised and "\u202e" not in serialised and "\u200f" not in serialised
+        reasons = {a.title: (a.fetch_error or "").split(":", 1)[0] for a in stored(settings) if a.fetch_error}
+        assert reasons["Une page sans fin"] == "too-large" and reasons["Une page qui ne répond pas"] == "timeout"
+        assert reasons["Vers une IPv4 dans une IPv6"] == reasons["Vers le préfixe NAT64 local"] == "blocked-address"
         second = cycle.run_cycle(local, gateway=gateway_for(slack))
         assert second.missing_steps == [] and second.posted == 0 and second.new_articles == 0
         assert len(slack.messages(CHANNEL)) == len(posted)

@@ -7,6 +7,7 @@ parser, or slipped past the address guard. Each must now end in a clear, typed r
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 import httpcore
@@ -93,6 +94,21 @@ def guarded(server, **limits):
                 private_allowlist=frozenset({server.host_port}))
     base.update(limits)
     return Fetcher(FetchLimits(**base))
+
+
+def test_the_http_clients_request_log_never_shows_credentials(server, caplog):
+    """httpx logs each request's URL at INFO; a feed URL with credentials must reach the log redacted."""
+    server.add("/private.xml", Route(body=b"<rss/>"))
+    url = server.url("/private.xml").replace("http://", "http://reader:hunter2@")
+    httpx_log = logging.getLogger("httpx")
+    saved = httpx_log.disabled, httpx_log.propagate
+    httpx_log.disabled, httpx_log.propagate = False, True  # whatever logging set-up an earlier test loaded
+    try:
+        with caplog.at_level(logging.DEBUG, logger="httpx"):
+            assert guarded(server).get(url).status == 200
+    finally:
+        httpx_log.disabled, httpx_log.propagate = saved
+    assert "HTTP Request: GET http://***@" in caplog.text and "hunter2" not in caplog.text
 
 
 @pytest.mark.parametrize(("location", "reason"), [
@@ -306,6 +322,30 @@ def test_a_document_that_takes_too_long_to_parse_fails_that_feed(monkeypatch):
     result = parse_entries(rss(item("Titre", "http://example.ma/x")), FEED, timeout_s=1.0)
     assert result.status == "failed" and result.reason == "parse-timeout" and "1s" in result.error
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("in_child", [False, True])
+def test_feedparser_raising_fails_that_feed_alone_with_its_reason(monkeypatch, in_child):
+    def crash(*args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded (hostile input)")
+
+    if in_child:
+        monkeypatch.setattr(feeds_module, "PARSE_IN_CHILD_BYTES", 0)
+    monkeypatch.setattr(feeds_module.feedparser, "parse", crash)
+    result = parse_entries(rss(item("Titre", "http://example.ma/x")), FEED)
+    assert result.status == "failed" and result.reason == "parse-error"
+    assert "feedparser crashed" in result.error and FEED.url in result.error and "RecursionError" in result.error
+
+
+def test_a_parser_that_dies_in_its_child_fails_that_feed_with_its_exit_status(monkeypatch):
+    def die(*args):
+        os._exit(7)  # as a segfault or the OOM killer would: no result, no exception
+
+    monkeypatch.setattr(feeds_module, "PARSE_IN_CHILD_BYTES", 0)
+    monkeypatch.setattr(feeds_module, "_parse_document", die)
+    result = parse_entries(rss(item("Titre", "http://example.ma/x")), FEED)
+    assert result.status == "failed" and result.reason == "parse-error"
+    assert "the parser died" in result.error and FEED.url in result.error
 
 
 def test_a_large_document_parsed_in_a_child_gives_the_same_entries(monkeypatch):

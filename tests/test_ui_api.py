@@ -377,3 +377,25 @@ def test_feed_credentials_never_reach_the_operators_view(tmp_path):
     [row] = page.items
     assert "hunter2" not in row.url and "hunter2" not in (row.last_error or "")
     assert row.url == "https://***@news.example/feed.xml"
+
+
+def test_a_given_up_page_shows_in_the_feeds_view_with_its_reason(settings, demo_server, tmp_path, token):
+    """A page that failed its last allowed attempt is given up: the operator sees how many, and why."""
+    from aiwatch.cycle import run_cycle
+
+    demo_server.add("/gone/feed.xml", Route(
+        body=f"""<?xml version="1.0"?><rss version="2.0"><channel><title>Gone</title>
+<item><title>Le Maroc et une start-up signent un accord sur l'IA</title><link>{demo_server.base_url}/gone/a.html</link>
+<guid>g1</guid><description>Un accord sur l'intelligence artificielle.</description></item></channel></rss>""".encode(),
+        content_type="application/rss+xml"))
+    demo_server.add("/gone/a.html", Route(status=503, body=b"busy"))
+    local = settings.with_(outbox_file=tmp_path / "outbox.jsonl", max_page_attempts=1)
+    write_feeds(local, [{"name": "gone", "url": demo_server.url("/gone/feed.xml"), "lang": "fr"}])
+    run_cycle(local)
+    run_cycle(local)
+    client = client_for(local, token=token)
+    [row] = client.get("/aiwatch/api/feeds").json()["items"]
+    assert row["pages_given_up"] == 1
+    assert row["given_up_reasons"] and row["given_up_reasons"][0].startswith("given-up after 1 attempts: http-503")
+    page = client.get("/aiwatch/feeds").text
+    assert "1 given up" in page and "http-503" in page

@@ -34,6 +34,24 @@ from aiwatch.urls import BadURL, normalise_url, redact, shorten
 
 log = logging.getLogger(__name__)
 
+
+class _RedactedRequestLog(logging.Filter):
+    """httpx logs every request with its URL at INFO ("HTTP Request: GET http://user:pass@..."):
+    credentials in a feed URL must not reach the task log, whatever logging the host set up."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(str(arg)) if isinstance(arg, (str, httpx.URL)) else arg
+                                for arg in record.args)
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+for _name in ("httpx", "httpcore"):
+    if not any(isinstance(f, _RedactedRequestLog) for f in logging.getLogger(_name).filters):
+        logging.getLogger(_name).addFilter(_RedactedRequestLog())
+
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 Resolver = Callable[[str, int], Iterable[str]]
 

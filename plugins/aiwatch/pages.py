@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from aiwatch.aggregators import ResolveError, article_id, is_interstitial, resolve
 from aiwatch.extract import Extracted, ExtractError, extract_article, extract_in_worker
 from aiwatch.fetcher import Fetcher, FetchError, Response
-from aiwatch.procutil import worker_initializer
+from aiwatch.procutil import StopRequested, stop_on_sigterm, worker_initializer
 from aiwatch.store.repo import PageJob, PageOutcome
 from aiwatch.urls import host_of, redact, shorten
 
@@ -290,16 +290,25 @@ def iter_pages(jobs: Sequence[PageJob], fetcher: Fetcher, *, workers: int, per_h
                 except Exception as exc:
                     return _unexpected(job, exc, "extracting")
 
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs))), thread_name_prefix="page") as threads:
-            for job, future in [(job, threads.submit(work, job)) for job in jobs]:
-                try:
-                    item = future.result()
-                except Exception as exc:  # pragma: no cover - work() catches everything; belt and braces
-                    item = _unexpected(job, exc, "fetching")
-                outcome = pool.collect(item) if isinstance(item, _Pending) and pool is not None else item
-                if outcome.status == "failed":
-                    reasons[(outcome.error or "").split(":", 1)[0]] += 1
-                yield outcome  # type: ignore[misc]
+        # Not a with-block: leaving early (SIGTERM, an error in the caller, a closed generator) must
+        # cancel the queued pages, not download every one of them before returning.
+        threads = ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs))), thread_name_prefix="page")
+        with stop_on_sigterm() as stop:
+            try:
+                for done, (job, future) in enumerate([(job, threads.submit(work, job)) for job in jobs]):
+                    if stop.is_set():
+                        raise StopRequested(f"stopped by SIGTERM after {done} of {len(jobs)} pages; "
+                                            "the rest stay pending for the next cycle")
+                    try:
+                        item = future.result()
+                    except Exception as exc:  # pragma: no cover - work() catches everything; belt and braces
+                        item = _unexpected(job, exc, "fetching")
+                    outcome = pool.collect(item) if isinstance(item, _Pending) and pool is not None else item
+                    if outcome.status == "failed":
+                        reasons[(outcome.error or "").split(":", 1)[0]] += 1
+                    yield outcome  # type: ignore[misc]
+            finally:
+                threads.shutdown(wait=True, cancel_futures=True)
     finally:
         if pool is not None:
             pool.close()

@@ -17,6 +17,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,43 @@ def _watch(parent_pid: int) -> None:
 
 def worker_initializer(parent_pid: int) -> None:
     """``ProcessPoolExecutor(initializer=...)`` for workers that die with the cycle; the workers
-    ignore SIGINT so a Ctrl-C reaches the parent, which shuts the pool down in order."""
+    ignore SIGINT so a Ctrl-C reaches the parent, which shuts the pool down in order, and take back
+    the default SIGTERM (a forked worker inherits its parent's Python handler, Airflow's for one, which
+    would make a SIGTERM to the process group a no-op in the workers)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     die_with_parent(parent_pid)
+
+
+class StopRequested(Exception):
+    """The process was asked to stop (SIGTERM) while a long step ran; what is done so far is kept."""
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[threading.Event]:
+    """An event set when SIGTERM arrives while the block runs, for loops that should stop early.
+
+    A host that handles SIGTERM itself without stopping us (Airflow's task runner only calls the
+    operator's ``on_kill`` and waits for its supervisor's SIGKILL) would let a killed fetch step go on
+    downloading every queued page. Such a handler is chained, never replaced. With the default
+    disposition the signal still ends the process at once (the workers die with it), so nothing is
+    installed then; nor off the main thread, where Python cannot install handlers.
+    """
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if not callable(previous):
+        yield stop
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+        previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
