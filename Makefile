@@ -47,7 +47,7 @@ demo: home
 	$(PY) -m aiwatch.demo
 
 up: home
-	$(PY) -m aiwatch.cli standalone
+	$(PY) -m aiwatch.cli standalone $(if $(DEMO),--demo,)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -128,7 +128,8 @@ def morocco_ai_watch():
 
     @task(trigger_rule="all_done")
     def summarise(feeds: list[str] | None = None) -> dict:
-        """Log the cycle's summary; fail loudly if a core step did not finish."""
+        """Log the cycle's summary; fail loudly if a core step did not finish or the feeds are down
+        (every feed, or more than WATCH_MAX_FAILED_FEEDS_SHARE of them, failed or in back-off)."""
         import logging
 
         from aiwatch import cycle
@@ -140,6 +141,8 @@ def morocco_ai_watch():
         logging.getLogger("aiwatch.summary").info("\n%s", summary.text())
         if summary.missing_steps:
             raise AirflowFailException(f"cycle incomplete: {', '.join(summary.missing_steps)} did not finish")
+        if summary.feeds_down:  # a cycle that could see no news must not look green
+            raise AirflowFailException(f"feeds down: {summary.feeds_down}")
         return summary.as_dict()
 
     feeds = prepare()

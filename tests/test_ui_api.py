@@ -399,3 +399,22 @@ def test_a_given_up_page_shows_in_the_feeds_view_with_its_reason(settings, demo_
     assert row["given_up_reasons"] and row["given_up_reasons"][0].startswith("given-up after 1 attempts: http-503")
     page = client.get("/aiwatch/feeds").text
     assert "1 given up" in page and "http-503" in page
+
+
+def test_every_page_says_where_its_data_lives_and_points_to_the_demo_store(settings, tmp_path, token):
+    """After `make demo`, `make up` shows the real feeds' store: the view says which store it reads and
+    how to see the demo's (`make up DEMO=1`), instead of an unexplained "No feed polled yet"."""
+    home = tmp_path / "home"
+    (home / "var" / "demo").mkdir(parents=True)
+    (home / "var" / "demo" / "watch.db").write_bytes(b"")
+    local = settings.with_(home=home, db_url=f"sqlite:///{tmp_path / 'main.db'}")
+    client = client_for(local, token=token)
+    feeds = client.get("/aiwatch/feeds").text
+    assert f"sqlite:///{tmp_path / 'main.db'}" in feeds and str(local.feeds_file) in feeds
+    assert "No feed polled yet in this store" in feeds and "make up DEMO=1" in feeds
+    assert "make up DEMO=1" in client.get("/aiwatch/events").text
+    # Showing the demo's own store: no hint.
+    demo = settings.with_(home=home, db_url=f"sqlite:///{home / 'var' / 'demo' / 'watch.db'}")
+    (home / "var" / "demo" / "watch.db").unlink()
+    (home / "var" / "demo" / "watch.db").touch()
+    assert "DEMO=1" not in client_for(demo, token=token).get("/aiwatch/feeds").text

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from aiwatch import events as grouping
+from aiwatch import feed_health
 from aiwatch.config import Settings
 from aiwatch.evidence import Evidence, analyse
 from aiwatch.gazetteer import Gazetteer
@@ -241,6 +242,12 @@ def compose(settings: Settings, run_id: str, *, now: datetime | None = None) -> 
         except Exception:
             counts["errors"] += 1
             log.exception("the review digest could not be composed; it is tried again next run")
+    try:
+        counts["feed_outages"] = feed_health.compose_outage_notices(store, settings.ops_channel, run_id, now,
+                                                                   settings.feed_outage_alert_h)
+    except Exception:
+        counts["errors"] += 1
+        log.exception("the feed outage notices could not be composed; they are tried again next run")
     stats = dict(counts)
     repo.record_step(store, run_id, "compose", stats)
     log.info("composed %d alerts, %d thread replies, %d alert updates, %d review digest lines",

@@ -86,11 +86,18 @@ def recorded_summary(settings: Settings, run_id: str):  # type: ignore[no-untype
     return summarise(settings, run_id)
 
 
-def standalone(wait_s: float = 120.0) -> int:
+def standalone_pid_file(home: Path | None = None) -> Path:
+    """Where a running ``standalone`` records its pid: the demo refuses to run beside it."""
+    return (home or Path(os.environ.get("AIRFLOW_HOME", "var/airflow"))) / "aiwatch-standalone.pid"
+
+
+def standalone(wait_s: float = 120.0, *, demo: bool = False) -> int:
     """``airflow standalone`` with the project's DAGs; prints the UI address and the real login once
-    Airflow has generated the password (simple auth manager: ``user:role`` in config, password in a file)."""
+    Airflow has generated the password (simple auth manager: ``user:role`` in config, password in a file).
+    One Ctrl-C stops it and every component it started (:mod:`aiwatch.supervise`)."""
     import json
-    import signal
+
+    from aiwatch import supervise
 
     home = Path(os.environ.get("AIRFLOW_HOME", "var/airflow"))
     os.environ.setdefault("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin")
@@ -98,24 +105,32 @@ def standalone(wait_s: float = 120.0) -> int:
     passwords = home / "simple_auth_manager_passwords.json.generated"
     port = os.environ.get("AIRFLOW__API__PORT", "8080")
     print(f"starting airflow standalone (AIRFLOW_HOME={home}); stop with Ctrl-C", flush=True)
-    process = subprocess.Popen([_airflow_bin(), "standalone"])
-    deadline = time.monotonic() + wait_s
-    password = None
-    while time.monotonic() < deadline and process.poll() is None and password is None:
-        try:
-            password = json.loads(passwords.read_text(encoding="utf-8")).get(user)
-        except (OSError, ValueError):
-            time.sleep(1)
-    print("\n" + "=" * 60)
-    print(f"  Airflow UI:  http://localhost:{port}")
-    print(f"  login:       {user} / {password or '(see ' + str(passwords) + ')'}")
-    print("  DAGs:        morocco_ai_watch, collect_feedback, retrain_classifier (unpause them in the UI)")
-    print("=" * 60 + "\n", flush=True)
+
+    def announce(process: subprocess.Popen) -> None:
+        deadline = time.monotonic() + wait_s
+        password = None
+        while time.monotonic() < deadline and process.poll() is None and password is None:
+            try:
+                password = json.loads(passwords.read_text(encoding="utf-8")).get(user)
+            except (OSError, ValueError):
+                time.sleep(1)
+        print("\n" + "=" * 60)
+        print(f"  Airflow UI:  http://localhost:{port}")
+        print(f"  login:       {user} / {password or '(see ' + str(passwords) + ')'}")
+        print("  DAGs:        morocco_ai_watch, collect_feedback, retrain_classifier (unpause them in the UI)")
+        print("=" * 60 + "\n", flush=True)
+
+    if not demo:
+        return supervise.run([_airflow_bin(), "standalone"], pid_file=standalone_pid_file(home), on_started=announce)
+    from aiwatch import demo as demo_web
+
+    server = demo_web.demo_server()  # kept up while Airflow runs, so scheduled cycles poll the demo web
     try:
-        return process.wait()
-    except KeyboardInterrupt:
-        process.send_signal(signal.SIGINT)
-        return process.wait()
+        os.environ.update(demo_web.environment(server))
+        print(f"demo mode: news web on {server.base_url}, store {os.environ['WATCH_DB_URL']}", flush=True)
+        return supervise.run([_airflow_bin(), "standalone"], pid_file=standalone_pid_file(home), on_started=announce)
+    finally:
+        server.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("cycle", help="one cycle through the library, without Airflow")
     sub.add_parser("summary", help="summary of the latest recorded cycle")
     sub.add_parser("db-upgrade", help="apply store migrations")
-    sub.add_parser("standalone", help="airflow standalone with the project's DAGs")
+    up = sub.add_parser("standalone", help="airflow standalone with the project's DAGs")
+    up.add_argument("--demo", action="store_true", help="with the demo's news web, feeds and store (make up DEMO=1)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -135,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run-dag":
             return run_dag(settings, verbose=args.verbose)
         if args.command == "standalone":
-            return standalone()
+            return standalone(demo=args.demo)
         from aiwatch import cycle
         from aiwatch.store import repo, upgrade
 
@@ -149,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
 
             summary = cycle.run_cycle(settings, gateway=slack_gateway(settings))
             print(summary.text())
-            return 1 if summary.missing_steps else 0
+            return 1 if summary.missing_steps or summary.feeds_down else 0
         upgrade(store)
         run_id = repo.latest_run_id(store)
         if run_id is None:

@@ -74,6 +74,13 @@ def _number(environ: Mapping[str, str], name: str, default: float, kind: type = 
     return value
 
 
+def _share(environ: Mapping[str, str], name: str, default: float) -> float:
+    value = _number(environ, name, default, float, 0)
+    if value > 1:
+        raise ConfigError(f"{name}={environ.get(name)!r} is a share of the feeds: between 0 and 1")
+    return value
+
+
 _CHANNEL_RE = re.compile(r"^#?[a-z0-9][a-z0-9._\-]{0,79}$|^[CDG][A-Z0-9]{6,}$")
 
 
@@ -109,6 +116,10 @@ class Settings:
     #: Seconds a feed document may take to parse before the feed fails (large documents only).
     feed_parse_timeout_s: float = 20.0
     feed_backoff_base_s: float = 300.0
+    #: A cycle in which more than this share of its feeds failed (or every feed did) fails, so the run is red.
+    max_failed_feeds_share: float = 1.0
+    #: A feed failing for this many hours is announced once in the ops channel (per outage).
+    feed_outage_alert_h: float = 24.0
     feed_backoff_cap_s: float = 6 * 3600.0
     model_dir: Path | None = None
     classify_batch: int = 2000
@@ -161,6 +172,8 @@ class Settings:
             max_pages_per_cycle=_number(env, "WATCH_MAX_PAGES_PER_CYCLE", cls.max_pages_per_cycle, int, 1),
             max_page_attempts=_number(env, "WATCH_MAX_PAGE_ATTEMPTS", cls.max_page_attempts, int, 1),
             feed_parse_timeout_s=_number(env, "WATCH_FEED_PARSE_TIMEOUT", cls.feed_parse_timeout_s, float, 1),
+            max_failed_feeds_share=_share(env, "WATCH_MAX_FAILED_FEEDS_SHARE", cls.max_failed_feeds_share),
+            feed_outage_alert_h=_number(env, "WATCH_FEED_OUTAGE_ALERT_HOURS", cls.feed_outage_alert_h, float, 0),
             model_dir=Path(env.get("WATCH_MODEL_DIR") or var / "models"),
             slack_conn_id=env.get("WATCH_SLACK_CONN_ID") or cls.slack_conn_id,
             slack_channel=_channel(env, "WATCH_SLACK_CHANNEL", cls.slack_channel),

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiwatch import alerts
+from aiwatch import alerts, feed_health
 from aiwatch.classify import classify_new
 from aiwatch.config import Feed, Settings, load_feeds
 from aiwatch.feeds import poll
@@ -284,6 +284,10 @@ class CycleSummary:
     outbox_file: str | None = None
     compose_errors: int = 0
     group_errors: int = 0
+    #: Ops notices queued this cycle for feeds down longer than WATCH_FEED_OUTAGE_ALERT_HOURS.
+    feed_outages: int = 0
+    #: Why this cycle's feeds amount to an outage (the run fails), or None.
+    feeds_down: str | None = None
     missing_steps: list[str] = field(default_factory=list)
     step_errors: dict[str, str] = field(default_factory=dict)
 
@@ -296,8 +300,8 @@ class CycleSummary:
         lines.append(
             f"feeds: {polled} polled: {self.feeds_ok} ok, {self.feeds_unchanged} unchanged (304), "
             f"{len(self.feeds_failed)} failed; {len(self.feeds_skipped)} skipped (back-off)")
-        if self.feeds_total and len(self.feeds_failed) == polled and polled:
-            lines.append("  every polled feed failed: is this machine offline? (see the reasons below)")
+        if self.feeds_down:
+            lines.append(f"  FEEDS DOWN: {self.feeds_down}")
         for name, error in sorted(self.feeds_failed.items()):
             lines.append(f"  failed  {name}: {error}")
         for name, reason in sorted(self.feeds_skipped.items()):
@@ -320,7 +324,8 @@ class CycleSummary:
                      f"articles; composed {self.alerts_composed} alerts, {self.replies_composed} thread replies, "
                      f"{self.updates_composed} alert updates, {self.digest_lines} review digest lines"
                      + (f"; {self.group_errors + self.compose_errors} item(s) failed alone (see the logs)"
-                        if self.group_errors + self.compose_errors else ""))
+                        if self.group_errors + self.compose_errors else "")
+                     + (f"; {self.feed_outages} feed outage notice(s) for the ops channel" if self.feed_outages else ""))
         lines.append(self._alerts_line())
         if self.missing_steps:
             lines.append(f"INCOMPLETE: step(s) {', '.join(self.missing_steps)} did not finish; see their task logs")
@@ -396,6 +401,9 @@ def summarise(settings: Settings, run_id: str, feed_names: list[str] | None = No
     summary.updates_composed = compose.get("updates", 0)
     summary.digest_lines = compose.get("digest_lines", 0)
     summary.compose_errors = compose.get("errors", 0)
+    summary.feed_outages = compose.get("feed_outages", 0)
+    summary.feeds_down = feed_health.cycle_outage(summary.feeds_total, len(summary.feeds_failed),
+                                                  len(summary.feeds_skipped), settings.max_failed_feeds_share)
     if "deliver" in steps:
         deliver = steps["deliver"]
         summary.delivery_mode = deliver.get("mode")

@@ -230,8 +230,10 @@ def create_app(deps: Deps | None = None) -> FastAPI:
     # -- pages --------------------------------------------------------------------------------
 
     def render(name: str, request: Request, **context: Any) -> HTMLResponse:
+        settings = deps.settings()
         html = _TEMPLATES.get_template(name).render(request=request, page=name.split(".")[0],
-                                                    csrf_header=CSRF_HEADER, fmt=_fmt, pct=_pct, **context)
+                                                    csrf_header=CSRF_HEADER, fmt=_fmt, pct=_pct,
+                                                    where=_data_lives(settings), **context)
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
     @app.get("/", include_in_schema=False)
@@ -257,6 +259,27 @@ def create_app(deps: Deps | None = None) -> FastAPI:
         return render("model.html", request, data=model_data(request))
 
     return app
+
+
+@dataclass(frozen=True)
+class DataLocation:
+    """Where the view's data lives, shown in every page's footer (a newcomer's first question)."""
+
+    store: str
+    feeds_file: str
+    #: The demo's own store when it exists and is not the one shown: `make up DEMO=1` shows it.
+    demo_store: str | None
+
+
+def _data_lives(settings: Settings) -> DataLocation:
+    from aiwatch.urls import redact
+
+    demo = settings.home / "var" / "demo" / "watch.db"
+    shown = settings.db_url.removeprefix("sqlite:///")
+    other = demo.exists() and Path(shown).resolve() != demo.resolve() if settings.db_url.startswith("sqlite:///") \
+        else demo.exists()
+    return DataLocation(store=redact(settings.db_url), feeds_file=str(settings.feeds_file),
+                        demo_store=str(demo) if other else None)
 
 
 @lru_cache(maxsize=8)

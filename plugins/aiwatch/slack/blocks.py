@@ -366,6 +366,20 @@ def digest_line_message(article: ArticleRef) -> dict[str, Any]:
 # --- validation ----------------------------------------------------------------------------------
 
 
+def feed_outage_message(feed: str, url: str, since: datetime, failures: int, error: str | None,
+                        now: datetime) -> dict[str, Any]:
+    """The ops channel's one notice per outage of one feed (its name, URL and error are literal text)."""
+    since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    hours = max(0.0, (now - since).total_seconds() / 3600)
+    started = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"Feed {feed} has failed for {hours:.0f} hours ({failures} polls in a row, since {started}).",
+             f"Last error: {error or 'unknown'}"]
+    blocks = [_header(bounded(f"Feed down: {clean(feed)}", HEADER_MAX)), _section(bounded("\n".join(lines), SECTION_MAX)),
+              _context(bounded(f"{url} · it is still polled with back-off; this notice is sent once per outage. "
+                               "The Feeds view shows its history.", 300))]
+    return _message(_fallback(f"Feed down: {feed}", f"failing for {hours:.0f} h: {error or 'unknown error'}"), blocks)
+
+
 def _blocks_chars(blocks: Any) -> int:
     return len(json.dumps(blocks, ensure_ascii=False))
 
