@@ -20,7 +20,7 @@ import numpy as np
 import yaml
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from classifiers.normalise import normalise, normalise_and_fold
+from classifiers.normalise import kept_words_regex, normalise, normalise_and_fold
 
 TOPIC_FILE = Path(__file__).with_name("topics") / "morocco_ai.yaml"
 LEAD_CHARS = 300
@@ -60,14 +60,15 @@ def as_title_text(item: Any) -> tuple[str, str]:
     return str(item or ""), ""
 
 
-def prepare(item: Any, window: int | None = None) -> Prepared:
-    """Normalised fields of an item; ``window`` None is the layout-1/2 reading (1,000 characters)."""
+def prepare(item: Any, window: int | None = None, kept: re.Pattern[str] | None = None) -> Prepared:
+    """Normalised fields of an item; ``window`` None is the layout-1/2 reading (1,000 characters).
+    ``kept``: words whose accent stays in the cased copies (see ``normalise_and_fold``)."""
     title, text = as_title_text(item)
     if window is None:
         body = normalise(text[: BODY_CHARS + 200])[:BODY_CHARS]
         return normalise(title[:400]), body[:LEAD_CHARS], body, "", ""
-    body, cased_body = normalise_and_fold(text[: window + 200])
-    title_n, cased_title = normalise_and_fold(title[:400])
+    body, cased_body = normalise_and_fold(text[: window + 200], kept)
+    title_n, cased_title = normalise_and_fold(title[:400], kept)
     body = body[:window]
     return title_n, body[:LEAD_CHARS], body, cased_title, cased_body[:window]
 
@@ -104,17 +105,29 @@ def title_char_ngrams(text: str) -> list[str]:
 class TextPrep(BaseEstimator, TransformerMixin):
     """Raw items -> normalised fields (see ``Prepared``); done once, shared by all feature branches.
 
-    ``window``: characters of the article read (None: the layout-1/2 reading, for older models)."""
+    ``window``: characters of the article read (None: the layout-1/2 reading, for older models).
+    ``accent_kept``: words that keep their accent in the cased copies (the topic file's
+    ``accent_sensitive``), copied into the model like the lexicon; older models have none."""
 
-    def __init__(self, window: int | None = None) -> None:
+    def __init__(self, window: int | None = None, accent_kept: tuple[str, ...] = ()) -> None:
         self.window = window
+        self.accent_kept = accent_kept
 
     def fit(self, X: Iterable[Any], y: Any = None) -> TextPrep:
         return self
 
     def transform(self, X: Iterable[Any]) -> list[Prepared]:
         window = getattr(self, "window", None)
-        return [prepare(item, window) for item in X]
+        kept = self.__dict__.get("_kept_regex", False)
+        if kept is False:
+            kept = kept_words_regex(list(getattr(self, "accent_kept", ()) or ()))
+            self.__dict__["_kept_regex"] = kept
+        return [prepare(item, window, kept) for item in X]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_kept_regex", None)
+        return state
 
 
 class Field(BaseEstimator, TransformerMixin):
@@ -244,10 +257,30 @@ def _party_terms(spec: Mapping[str, Any], base: Path) -> dict[str, list[str]]:
             "ar_literal": _phrases_regex(literal), "cased": [re.escape(fold_cased(w)) for w in sorted(cased)]}
 
 
+def load_accent_kept(path: Path = TOPIC_FILE) -> tuple[str, ...]:
+    """The topic file's ``accent_sensitive`` words (NFC): cased cues written with their accent."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return tuple(unicodedata.normalize("NFC", str(w)) for w in document.get("accent_sensitive") or [])
+
+
+def load_lowercase_headline(path: Path = TOPIC_FILE) -> tuple[str, ...]:
+    """The topic file's ``lowercase_headline`` forms: cased cues also read in an all-lower-case
+    headline (feeds and URL slugs that lose case: "morocco and eu sign ai deals")."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return tuple(str(w) for w in document.get("lowercase_headline") or [])
+
+
 def load_lexicon(path: Path = TOPIC_FILE) -> dict[str, dict[str, list[str]]]:
     """Cue families -> {"latin": [...], "ar": [...], "cased": [...]} regex patterns, normalised like
-    the text (cased ones only accent-folded). A family may also take the words of a countries file."""
+    the text (cased ones only accent-folded, except the ``accent_sensitive`` words). A family may also
+    take the words of a countries file."""
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    kept = set(load_accent_kept(path))
+
+    def fold_cue(pattern: str) -> str:
+        nfc = unicodedata.normalize("NFC", pattern)
+        return nfc if nfc in kept else fold_cased(pattern)
+
     lexicon: dict[str, dict[str, list[str]]] = {}
     for family, scripts in document["cues"].items():
         arabic = [str(p) for p in scripts.get("ar", [])]
@@ -257,7 +290,7 @@ def load_lexicon(path: Path = TOPIC_FILE) -> dict[str, dict[str, list[str]]]:
                  "ar": [_arabic_prefixes(normalise(p)) for p in arabic if p not in exact and p not in literal],
                  "ar_exact": [_arabic_prefixes(normalise(p.rstrip("!"))) for p in exact],
                  "ar_literal": [normalise(p[1:].rstrip("!")) for p in literal],
-                 "cased": [fold_cased(str(p)) for p in scripts.get("cased", [])]}
+                 "cased": [fold_cue(str(p)) for p in scripts.get("cased", [])]}
         extra = []
         if scripts.get("countries"):
             extra.append(_country_terms(scripts["countries"], path.parent))
@@ -405,7 +438,8 @@ class CompiledLexicon:
     ``whole_words``: Arabic cues match whole words only, with the affixes Arabic attaches (layout 3);
     older models matched them as substrings and keep doing so."""
 
-    def __init__(self, lexicon: dict[str, dict[str, list[str]]], whole_words: bool = False) -> None:
+    def __init__(self, lexicon: dict[str, dict[str, list[str]]], whole_words: bool = False,
+                 lowercase_headline: Iterable[str] = ()) -> None:
         latin = [p for scripts in lexicon.values() for p in scripts["latin"]]
         arabic = [p for scripts in lexicon.values() for p in scripts["ar"]]
         exact = [p for scripts in lexicon.values() for p in scripts.get("ar_exact", [])]
@@ -440,6 +474,19 @@ class CompiledLexicon:
                           re.compile(plain(scripts["cased"])) if scripts.get("cased") else None)
                          for family, scripts in lexicon.items()]
         self._family_of: tuple[dict[str, str | None], ...] = ({}, {}, {}, {})
+        # Cased cues that an all-lower-case headline still spells (see ``lift_lowercase``).
+        self._lifts = {form.lower(): form for form in lowercase_headline}
+        self._lift_re = (re.compile(r"(?<!\w)(?<!j')(" + "|".join(
+            re.escape(f) for f in sorted(self._lifts, key=len, reverse=True)) + r")(?!\w)")
+            if self._lifts else None)
+
+    def lift_lowercase(self, cased_title: str) -> str:
+        """An all-lower-case headline with its acronym cues restored ("ai" -> "AI"), so a feed or slug
+        that lost case still shows AI in the headline; headlines with any capital are left alone (there
+        "ai" or "add" is a word, not the acronym). Same length, so offsets are unchanged."""
+        if self._lift_re is None or cased_title == cased_title.upper() or cased_title != cased_title.lower():
+            return cased_title
+        return self._lift_re.sub(lambda m: self._lifts[m.group(1)], cased_title)
 
     def family_of(self, matched: str, script: int) -> str | None:
         """The family of a matched string; ``script`` 1 = Latin, 2 = Arabic, 3 = cased."""
@@ -510,15 +557,20 @@ class CueFeatures(BaseEstimator, TransformerMixin):
     LAYOUT = 3
     ELSEWHERE_NAMES = ("elsewhere_deal_in_title", "headline_deal_not_moroccan", "morocco_lead_only_as_precedent")
 
-    def __init__(self, lexicon: dict[str, dict[str, list[str]]] | None = None, layout: int | None = None) -> None:
+    def __init__(self, lexicon: dict[str, dict[str, list[str]]] | None = None, layout: int | None = None,
+                 lowercase_headline: tuple[str, ...] = ()) -> None:
         self.lexicon = lexicon
         self.layout = layout  # None: the newest (LAYOUT); an older one to reproduce an earlier model
+        #: cased cues read in an all-lower-case headline too (the topic file's ``lowercase_headline``);
+        #: copied into the model like the lexicon, none in older models.
+        self.lowercase_headline = lowercase_headline
 
     def _compiled(self) -> CompiledLexicon:
         cache = self.__dict__.get("_regex")
         if cache is None:
             cache = CompiledLexicon(self.lexicon if self.lexicon is not None else load_lexicon(),
-                                    whole_words=getattr(self, "layout_", 1) >= 3)
+                                    whole_words=getattr(self, "layout_", 1) >= 3,
+                                    lowercase_headline=getattr(self, "lowercase_headline", ()) or ())
             self.__dict__["_regex"] = cache
         return cache
 
@@ -639,6 +691,7 @@ def _v3_row(compiled: CompiledLexicon, families: Sequence[str], prepared: Prepar
     early (exp(-position / POSITION_SCALE) summed, so a late mention counts a little); then what the
     guideline asks together, in the headline, the lead or one sentence."""
     title, lead, body, ctitle, cbody = prepared
+    ctitle = compiled.lift_lowercase(ctitle)
     ends = [m.end() for m in _SENTENCE_END_RE.finditer(body)]
     n_sentences = len(ends) + 1
     lead_end = len(lead)

@@ -36,7 +36,9 @@ from classifiers.features import (
     Field,
     TextPrep,
     as_title_text,
+    load_accent_kept,
     load_lexicon,
+    load_lowercase_headline,
     title_char_ngrams,
     word_unigrams_bigrams,
 )
@@ -54,10 +56,11 @@ def build_pipeline(C: float = 4.0, lexicon: dict | None = None) -> Pipeline:
     chars = Pipeline([("field", Field("title")), ("tfidf", LeanTfidf(
         analyzer=title_char_ngrams, min_df=2, max_features=60_000))])
     branches = [("words", words), ("chars", chars)]
-    branches.append(("cues", CueFeatures(lexicon or load_lexicon())))
+    branches.append(("cues", CueFeatures(lexicon or load_lexicon(), lowercase_headline=load_lowercase_headline())))
     features = FeatureUnion(branches)
     classifier = LogisticRegression(C=C, class_weight="balanced", max_iter=5000, solver="liblinear")
-    return Pipeline([("prep", TextPrep(window=WINDOW_CHARS)), ("features", features), ("clf", classifier)])
+    return Pipeline([("prep", TextPrep(window=WINDOW_CHARS, accent_kept=load_accent_kept())), ("features", features),
+                     ("clf", classifier)])
 
 
 def augment(items: Sequence[dict], labels: Sequence[int], weights: Sequence[float]

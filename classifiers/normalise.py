@@ -48,16 +48,33 @@ def _unify(text: str) -> str:
     return text
 
 
-def normalise_and_fold(text: str) -> tuple[str, str]:
+def normalise_and_fold(text: str, kept: re.Pattern[str] | None = None) -> tuple[str, str]:
     """(``normalise(text)``, the same text with its case kept: accents and marks folded, whitespace
-    collapsed), decomposing the text once for both (the classifier needs both for every article)."""
+    collapsed), decomposing the text once for both (the classifier needs both for every article).
+
+    ``kept`` (one capturing group) names words whose accent is what tells them apart, such as the
+    city «Salé» beside the English "sale": they keep their accent in the cased copy, so a cased cue
+    written with it matches only them. The normalised copy folds them like any word."""
     if not text:
         return "", ""
     if text.isascii():
         folded = " ".join(text.split())
         return folded.lower(), folded
     folded = " ".join(_MARKS_RE.sub("", unicodedata.normalize("NFKD", text)).split())
-    return " ".join(_unify(folded.lower()).split()), folded
+    cased = folded
+    if kept is not None and kept.search(text := unicodedata.normalize("NFC", text)):
+        pieces = kept.split(text)
+        cased = " ".join("".join(piece if index % 2 else _MARKS_RE.sub("", unicodedata.normalize("NFKD", piece))
+                                 for index, piece in enumerate(pieces)).split())
+    return " ".join(_unify(folded.lower()).split()), cased
+
+
+def kept_words_regex(words: list[str]) -> re.Pattern[str] | None:
+    """The ``kept`` pattern of :func:`normalise_and_fold` for these words (NFC, whole words, case kept)."""
+    forms = sorted({unicodedata.normalize("NFC", w) for w in words if w.strip()}, key=len, reverse=True)
+    if not forms:
+        return None
+    return re.compile(r"(?<!\w)(" + "|".join(re.escape(f) for f in forms) + r")(?!\w)")
 
 
 def sentences(normalised: str) -> list[str]:

@@ -69,6 +69,15 @@ KINDS = {
         "automático aplicado a la agricultura y al turismo, con veinte doctorandos y becas de investigación "
         "en inteligencia artificial financiadas por la empresa durante cuatro años.",
         1, "the AI words come after the first 1,000 characters"),
+    "lower-case-headline": (
+        "morocco signs ai memorandum with french start-up",
+        "",
+        1, "a feed that lost case: «ai» in an all-lower-case headline is still the acronym"),
+    "accented-city": (
+        "IA : trois conventions signées à Salé entre la commune et des start-up",
+        "Trois conventions de partenariat ont été signées à Salé pour créer un laboratoire commun "
+        "d'intelligence artificielle appliquée à la santé et former 300 ingénieurs en apprentissage automatique.",
+        1, "«Salé» with its accent is the city, a Moroccan party (unlike the word 'sale')"),
     "denial": (
         "Le ministère de la Transition numérique dément toute négociation avec une société d'IA américaine",
         "Dans un communiqué, le ministère a démenti les informations faisant état de discussions avancées "
