@@ -9,6 +9,7 @@ rarely puts all three in its headline or lead; a real announcement almost always
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import re
 import unicodedata
@@ -257,24 +258,34 @@ def _party_terms(spec: Mapping[str, Any], base: Path) -> dict[str, list[str]]:
             "ar_literal": _phrases_regex(literal), "cased": [re.escape(fold_cased(w)) for w in sorted(cased)]}
 
 
+def _topic_document(path: Path) -> dict[str, Any]:
+    """The parsed topic file, parsed once per version of it: every pipeline built (one per
+    cross-validation fold) reads its settings, and parsing it costs tens of milliseconds."""
+    stat = path.stat()
+    return _parse_topic(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_topic(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
 def load_accent_kept(path: Path = TOPIC_FILE) -> tuple[str, ...]:
     """The topic file's ``accent_sensitive`` words (NFC): cased cues written with their accent."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return tuple(unicodedata.normalize("NFC", str(w)) for w in document.get("accent_sensitive") or [])
+    return tuple(unicodedata.normalize("NFC", str(w)) for w in _topic_document(path).get("accent_sensitive") or [])
 
 
 def load_lowercase_headline(path: Path = TOPIC_FILE) -> tuple[str, ...]:
     """The topic file's ``lowercase_headline`` forms: cased cues also read in an all-lower-case
     headline (feeds and URL slugs that lose case: "morocco and eu sign ai deals")."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return tuple(str(w) for w in document.get("lowercase_headline") or [])
+    return tuple(str(w) for w in _topic_document(path).get("lowercase_headline") or [])
 
 
 def load_lexicon(path: Path = TOPIC_FILE) -> dict[str, dict[str, list[str]]]:
     """Cue families -> {"latin": [...], "ar": [...], "cased": [...]} regex patterns, normalised like
     the text (cased ones only accent-folded, except the ``accent_sensitive`` words). A family may also
     take the words of a countries file."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document = _topic_document(path)
     kept = set(load_accent_kept(path))
 
     def fold_cue(pattern: str) -> str:

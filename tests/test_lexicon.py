@@ -4,6 +4,7 @@ meaning, in any of the four languages (issue 13: «سلا», Salé, fired inside
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import pytest
 import yaml
@@ -125,37 +126,58 @@ def test_every_family_of_the_lexicon_has_positive_examples_here():
         assert f'"{family}")' in source or family in ("recap", "precedent", "elsewhere"), family
 
 
-def read_as_the_model_does(title: str, text: str = "") -> dict[str, list[int]]:
-    """Families found the way layout 3 reads an item: accent-kept words, lifted lower-case headline."""
-    from classifiers.features import load_accent_kept, load_lowercase_headline, prepare
+@functools.lru_cache(maxsize=1)
+def model_reading() -> tuple[CompiledLexicon, list[str], Any]:
+    from classifiers.features import load_accent_kept, load_lowercase_headline
     from classifiers.normalise import kept_words_regex
 
     lexicon = load_lexicon()
     scanner = CompiledLexicon(lexicon, whole_words=True, lowercase_headline=load_lowercase_headline())
-    title_n, _, body, ctitle, cbody = prepare({"title": title, "text": text}, 6000,
-                                              kept_words_regex(list(load_accent_kept())))
+    return scanner, list(lexicon), kept_words_regex(list(load_accent_kept()))
+
+
+def read_as_the_model_does(title: str, text: str = "") -> dict[str, list[int]]:
+    """Families found the way layout 3 reads an item: accent-kept words, lifted lower-case headline."""
+    from classifiers.features import prepare
+
+    scanner, families, kept = model_reading()
+    title_n, _, body, ctitle, cbody = prepare({"title": title, "text": text}, 6000, kept)
     ctitle = scanner.lift_lowercase(ctitle)
-    return {f: p for f, p in scanner.scan(f"{title_n} \n {body}", list(lexicon), f"{ctitle} \n {cbody}").items() if p}
+    return {f: p for f, p in scanner.scan(f"{title_n} \n {body}", families, f"{ctitle} \n {cbody}").items() if p}
 
 
-@pytest.mark.parametrize("title", [
-    "IA : plusieurs accords signés lors des Assises nationales à Salé",
-    "Salé accueille un centre de formation en intelligence artificielle",
-    "La ville de Salé et une start-up signent une convention",
+@pytest.mark.parametrize(("title", "family"), [
+    # Salé the city, written with its accent, is a Moroccan party
+    ("IA : plusieurs accords signés lors des Assises nationales à Salé", "morocco"),
+    ("Salé accueille un centre de formation en intelligence artificielle", "morocco"),
+    ("La ville de Salé et une start-up signent une convention", "morocco"),
+    # an all-lower-case headline (a feed or slug that lost case) still spells AI
+    ("morocco and eu sign deals to become third voice in global ai", "ai"),
+    ("le maroc et mistral signent un accord sur l'ia", "ai"),
+    ("marruecos firma un acuerdo de ia con una empresa francesa", "ai"),
+    ("morocco signs genai memorandum with us start-up", "ai"),
 ])
-def test_sale_the_city_is_a_moroccan_party_when_written_with_its_accent(title):
-    assert "morocco" in read_as_the_model_does(title), read_as_the_model_does(title)
+def test_headlines_are_read_as_the_model_reads_them(title, family):
+    found = read_as_the_model_does(title)
+    assert family in found, found
 
 
-@pytest.mark.parametrize("title", [
-    "Black Friday Sale: AI gadgets at half price",
-    "Sale of the year at the mall",
-    "Le caramel salé, star des desserts",
-    "SALE : tout doit disparaître",
-    "C'est sale, mais c'est la vie",
+@pytest.mark.parametrize(("title", "family"), [
+    # sale the word is no Moroccan party
+    ("Black Friday Sale: AI gadgets at half price", "morocco"),
+    ("Sale of the year at the mall", "morocco"),
+    ("Le caramel salé, star des desserts", "morocco"),
+    ("SALE : tout doit disparaître", "morocco"),
+    ("C'est sale, mais c'est la vie", "morocco"),
+    # acronyms are lifted only in headlines that lost case
+    ("Morocco signs a deal to add 500 MW of solar", "ai"),  # a capital: "add" and "ai" are words here
+    ("j'ai signé: le maroc et la france renouvellent leur accord", "ai"),  # French "j'ai" is no acronym
+    ("la maison de l'aide sociale signe un accord", "ai"),
+    ("Ai Weiwei exhibits in Marrakech", "ai"),
 ])
-def test_sale_the_word_is_no_moroccan_party(title):
-    assert "morocco" not in read_as_the_model_does(title), read_as_the_model_does(title)
+def test_headlines_read_as_the_model_reads_them_do_not_fire(title, family):
+    found = read_as_the_model_does(title)
+    assert family not in found, found
 
 
 def test_the_accent_kept_copy_keeps_offsets_and_the_normalised_copy_folds():
@@ -170,26 +192,6 @@ def test_the_accent_kept_copy_keeps_offsets_and_the_normalised_copy_folds():
     assert normalise_and_fold(decomposed, kept_words_regex(["Salé"]))[1] == cased
 
 
-@pytest.mark.parametrize("title", [
-    "morocco and eu sign deals to become third voice in global ai",
-    "le maroc et mistral signent un accord sur l'ia",
-    "marruecos firma un acuerdo de ia con una empresa francesa",
-    "morocco signs genai memorandum with us start-up",
-])
-def test_an_all_lower_case_headline_still_spells_ai(title):
-    assert "ai" in read_as_the_model_does(title), read_as_the_model_does(title)
-
-
-@pytest.mark.parametrize("title", [
-    "Morocco signs a deal to add 500 MW of solar",  # a capital: "add" and "ai" are words here
-    "j'ai signé: le maroc et la france renouvellent leur accord",  # French "j'ai" is no acronym
-    "la maison de l'aide sociale signe un accord",
-    "Ai Weiwei exhibits in Marrakech",
-])
-def test_lifting_reads_acronyms_only_in_headlines_that_lost_case(title):
-    assert "ai" not in read_as_the_model_does(title), read_as_the_model_does(title)
-
-
 def test_the_lowercase_headline_forms_are_cased_ai_cues_and_no_common_words():
     """Only acronyms the four languages do not use as words may be lifted from a lower-case headline."""
     from classifiers.features import load_lowercase_headline
@@ -197,7 +199,7 @@ def test_the_lowercase_headline_forms_are_cased_ai_cues_and_no_common_words():
     # Frequent only as the acronym itself, except French "ai" (j'ai), which the lift refuses after j'.
     frequent_as_the_acronym = {"ai", "ia"}
     lexicon = load_lexicon()
-    cased = {p for scripts in lexicon["ai"]["cased"] for p in [scripts]}
+    cased = set(lexicon["ai"]["cased"])
     for form in load_lowercase_headline():
         assert form in cased, f"{form} is not a cased cue of the ai family"
         for lang in LANGS:
