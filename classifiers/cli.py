@@ -186,10 +186,16 @@ def cmd_list(args: argparse.Namespace, root: Path) -> int:
     for v in found:
         m = v.meta.get("metrics", {})
         print(f"{'*' if v.live else ' ':2}{v.name:8} {str(v.meta.get('created_at', ''))[:19]:20} "
-              f"{v.meta.get('data_counts', {}).get('items', ''):>6} {m.get('precision', ''):>6} {m.get('recall', ''):>6} "
-              f"{m.get('f1', ''):>6} {round(v.meta.get('threshold', 0), 3):>6}  {v.meta.get('sklearn_version', '')}")
+              f"{v.meta.get('data_counts', {}).get('items', ''):>6} {_figure(m.get('precision')):>6} "
+              f"{_figure(m.get('recall')):>6} {_figure(m.get('f1')):>6} {_figure(v.meta.get('threshold')):>6}  "
+              f"{v.meta.get('sklearn_version', '')}")
     print("* = live")
     return 0
+
+
+def _figure(value: Any) -> str:
+    """A metric with three decimals, so a column of them lines up and compares ("0.970", not "0.97")."""
+    return f"{value:.3f}" if isinstance(value, int | float) and not isinstance(value, bool) else "–"
 
 
 RETRAIN_HINT = ("retrain on the stored labels with the retrain_classifier DAG (scheduled by the labels Asset, which "
@@ -199,7 +205,6 @@ RETRAIN_HINT = ("retrain on the stored labels with the retrain_classifier DAG (s
 
 def cmd_label(args: argparse.Namespace, root: Path) -> int:
     from aiwatch.config import Settings
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
     from classifiers import labelling
@@ -211,7 +216,7 @@ def cmd_label(args: argparse.Namespace, root: Path) -> int:
             return _label_export(args, root, store)
         return _label_import(args, store)
     except SQLAlchemyError as exc:
-        print(f"error: store {make_url(db_url).render_as_string(hide_password=True)}: "
+        print(f"error: store {labelling.shown_url(db_url)}: "
               f"{str(getattr(exc, 'orig', None) or exc).strip()}", file=sys.stderr)
         return 2
 
@@ -232,9 +237,9 @@ def _label_export(args: argparse.Namespace, root: Path, store: Any) -> int:
 def _label_import(args: argparse.Namespace, store: Any) -> int:
     from classifiers import labelling
 
-    who = args.who if args.who is not None else os.environ.get("USER", "")
     try:
-        result = labelling.import_labels(store, args.file, who=who, source=args.source, dry_run=args.dry_run)
+        result = labelling.import_labels(store, args.file, who=os.environ.get("USER", ""), source=args.source,
+                                         dry_run=args.dry_run, forced_who=args.who)
     except labelling.LabelFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -314,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "articles outside it fill up to --limit")
     imported = label_sub.add_parser("import", help="record a CSV or JSONL file of labels in the store")
     imported.add_argument("file", help="CSV or JSONL with article_id or url, and label (0/1, yes/no, ...)")
-    imported.add_argument("--who", help="labeller for rows without a 'who' (default $USER)")
+    imported.add_argument("--who", help="labeller of every row, over the file's 'who' column (default: the "
+                               "row's 'who', else $USER)")
     imported.add_argument("--source", type=_source, default="file",
                           help="label source recorded (default file)")
     imported.add_argument("--dry-run", action="store_true", help="check and count, write nothing")

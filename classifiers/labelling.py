@@ -65,6 +65,13 @@ def open_store(db_url: str) -> Store:
     return store
 
 
+def shown_url(db_url: str) -> str:
+    """A store URL as messages show it: the password hidden, the rest (server, database) kept."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(db_url).render_as_string(hide_password=True)
+
+
 def output_format(path: str | Path | None) -> Format:
     """CSV when the file name ends with ``.csv``; JSON Lines otherwise (and on stdout)."""
     return "csv" if path and Path(path).suffix.lower() == ".csv" else "jsonl"
@@ -120,6 +127,8 @@ class UncertainExport:
     limit: int
     in_band: int
     candidates: int
+    #: The store read, password hidden: an analyst with a demo and a real store must see which one.
+    store: str = ""
 
     def summary(self, destination: str) -> str:
         if self.model_version:
@@ -128,7 +137,7 @@ class UncertainExport:
             why = f"live model {self.live_name} has scored none" if self.live_name else "no live model"
             scored_by = f"each article's newest classification ({why})"
         outside = len(self.rows) - self.in_band
-        return (f"exported {len(self.rows)} article(s) to {destination}: {self.in_band} within "
+        return (f"exported {len(self.rows)} article(s) from store {self.store} to {destination}: {self.in_band} within "
                 f"±{self.band:g} of threshold {self.threshold:.3f} ({self.threshold_from}), {outside} outside the band to "
                 f"reach --limit {self.limit}; {self.candidates} unlabelled article(s) scored by {scored_by}")
 
@@ -163,7 +172,7 @@ def export_uncertain(store: Store, models_dir: Path, limit: int = 200, band: flo
     log.info("uncertain export: %d rows (%d in band ±%g of %.3f) out of %d unlabelled scored articles",
              len(articles), in_band, band, live.threshold, candidates)
     return UncertainExport(tuple(export_row(a) for a in articles), live.threshold, live.threshold_from,
-                           version, live.name, band, limit, in_band, candidates)
+                           version, live.name, band, limit, in_band, candidates, shown_url(store.url))
 
 
 def write_rows(rows: Iterable[dict[str, Any]], handle: TextIO, fmt: Format) -> int:
@@ -344,10 +353,14 @@ class _Parsed:
     label: int
     who: str
     note: str | None
+    category: str | None = None
 
 
-def parse_row(row: FileRow, default_who: str) -> _Parsed | None:
-    """The label a row carries, or None when its label is blank. Raises ValueError naming the problem."""
+def parse_row(row: FileRow, default_who: str, forced_who: str | None = None) -> _Parsed | None:
+    """The label a row carries, or None when its label is blank. Raises ValueError naming the problem.
+
+    The labeller is ``forced_who`` when given (an explicit ``--who`` says who labelled the whole
+    file), else the row's ``who``, else ``default_who``."""
     if row.fields is None:
         raise ValueError(row.error or "unreadable row")
     fields = row.fields
@@ -368,12 +381,10 @@ def parse_row(row: FileRow, default_who: str) -> _Parsed | None:
         if (category == "pos") != (label == 1):
             raise ValueError(f"label {label} contradicts category {category!r}")
     note = _text(fields.get("note"), "note")
-    if category is not None:
-        note = f"{category}: {note}" if note else category
-    who = _text(fields.get("who"), "who") or default_who
+    who = forced_who if forced_who is not None else (_text(fields.get("who"), "who") or default_who)
     if len(who) > MAX_WHO_CHARS:
         raise ValueError(f"'who' is longer than {MAX_WHO_CHARS} characters")
-    return _Parsed(row.line, article_id, url_key(url) if url else None, url, label, who, note)
+    return _Parsed(row.line, article_id, url_key(url) if url else None, url, label, who, note, category)
 
 
 @dataclass(frozen=True)
@@ -402,8 +413,11 @@ class ImportResult:
 
 
 def import_labels(store: Store, path: Path | str, who: str = "", source: str = "file",
-                  dry_run: bool = False) -> ImportResult:
+                  dry_run: bool = False, forced_who: str | None = None) -> ImportResult:
     """Record the labels of a CSV or JSON Lines file in the store.
+
+    ``who`` names the labeller of rows without a ``who`` column; ``forced_who`` names the labeller
+    of every row (see :func:`parse_row`). A row's ``category`` is kept as the label's category.
 
     Articles are found by ``article_id`` or by ``url`` (canonicalised, so tracking parameters,
     ``www.`` and http/https do not matter); when both are given they must agree, which catches
@@ -416,7 +430,7 @@ def import_labels(store: Store, path: Path | str, who: str = "", source: str = "
     blank = 0
     for row in rows:
         try:
-            item = parse_row(row, who)
+            item = parse_row(row, who, forced_who)
         except ValueError as exc:
             errors.append(RowError(str(path), row.line, str(exc)))
             continue
@@ -444,7 +458,7 @@ def import_labels(store: Store, path: Path | str, who: str = "", source: str = "
                 errors.append(RowError(str(path), item.line, f"no stored article with url {item.url}"))
                 continue
             article_id = found
-        resolved.append(LabelInput(article_id, item.label, item.who, item.note))
+        resolved.append(LabelInput(article_id, item.label, item.who, item.note, item.category))
     outcomes = record_labels(store, resolved, source, dry_run=dry_run) if resolved else []
     errors.sort(key=lambda e: e.line)
     result = ImportResult(str(path), outcomes.count("new"), outcomes.count("updated"),

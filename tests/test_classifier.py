@@ -467,3 +467,23 @@ def test_unusually_phrased_moroccan_deals_still_alert(model_registry):
     model, _ = registry.load_live(model_registry)
     predictions = model.predict(UNUSUAL_MOROCCAN_DEALS)
     assert all(p.label == 1 for p in predictions), [(p.score, p.explanation) for p in predictions]
+
+
+def test_list_shows_every_figure_with_three_decimals(tmp_path, monkeypatch, capsys):
+    """A column of figures lines up and compares: 0.970 above 0.969, never 0.97 above 0.9688."""
+    from classifiers.cli import main
+
+    for name, metrics, threshold in (("v0001", {"precision": 0.97, "recall": 1, "f1": 0.96884}, 0.5),
+                                     ("v0002", {"precision": 0.9692, "recall": 0.9}, 0.41234)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / registry.META_FILE).write_text(json.dumps(
+            {"created_at": "2026-12-04T10:00:00+00:00", "metrics": metrics, "threshold": threshold,
+             "data_counts": {"items": 10}}), encoding="utf-8")
+    (tmp_path / registry.LIVE_FILE).write_text("v0001\n", encoding="utf-8")
+    monkeypatch.setenv("WATCH_MODEL_DIR", str(tmp_path))
+    assert main(["list"]) == 0
+    lines = {line.split()[1] if line.startswith("*") else line.split()[0]: line
+             for line in capsys.readouterr().out.splitlines() if "v000" in line}
+    assert lines["v0001"].split()[-4:] == ["0.970", "1.000", "0.969", "0.500"]
+    assert lines["v0002"].split()[-4:] == ["0.969", "0.900", "–", "0.412"]
+    assert lines["v0001"].startswith("* ")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from aiwatch.store import Store
 from aiwatch.store.labels import add_label, labelled_articles, record_labels
-from aiwatch.store.models import Article, Label
+from aiwatch.store.models import Article, FeedState, Label
 from aiwatch.store.repo import save_classifications
 from aiwatch.urls import url_key
 from sqlalchemy import select
@@ -110,6 +110,37 @@ def test_export_falls_back_to_newest_classification_and_default_threshold(scored
         assert names(export, ids) == ["C", "A"]  # |0.55-0.5| = 0.05 < |0.41-0.5| = 0.09; F is labelled
 
 
+def test_export_names_the_store_and_the_outlet_as_readers_know_it(tmp_path):
+    """The outlet column is the outlet's name (the feed list's title, the page's site name), never a
+    loopback host; the summary says which store was read (the demo's and the real one differ)."""
+    store = labelling.open_store(f"sqlite:///{tmp_path / 'which.db'}")
+
+    def work(session):
+        session.add(FeedState(name="hespress-fr", url="http://127.0.0.1:45201/feed.xml", display_name="Hespress FR"))
+        ids = []
+        for i, (feed, site) in enumerate((("hespress-fr", None), ("other", "Le360"), ("bare", None))):
+            article = Article(url=f"http://127.0.0.1:45201/{i}", url_key=f"k{i}", feed=feed, outlet="127.0.0.1:45201",
+                              site_name=site, title=f"T{i}", text="t", summary="", lang="fr", fetch_status="ok",
+                              created_at=NOW)
+            session.add(article)
+            session.flush()
+            ids.append(article.id)
+        return ids
+
+    ids = store.write(work)
+    save_classifications(store, LIVE, [(i, 0.4, 1, "") for i in ids], now=NOW)
+    export = labelling.export_uncertain(store, make_registry(tmp_path / "models"), limit=5)
+    outlets = {row["article_id"]: row["outlet"] for row in export.rows}
+    assert outlets == {ids[0]: "Hespress FR", ids[1]: "Le360", ids[2]: "bare"}
+    assert f"from store sqlite:///{tmp_path / 'which.db'} to stdout" in export.summary("stdout")
+
+
+def test_export_summary_hides_the_store_password():
+    export = labelling.UncertainExport((), 0.5, "x", None, None, 0.2, 10, 0, 0,
+                                       labelling.shown_url("postgresql://watch:s3cret@db/watch"))
+    assert "s3cret" not in export.summary("stdout") and "postgresql://watch:***@db/watch" in export.summary("stdout")
+
+
 def test_export_row_shape_and_text_cut_at_a_word(tmp_path):
     store = labelling.open_store(f"sqlite:///{tmp_path / 'w.db'}")
     long_text = " ".join(f"mot{i}" for i in range(2000))
@@ -180,7 +211,7 @@ def test_jsonl_round_trip_through_the_cli(scored, tmp_path, monkeypatch, capsys)
     captured = capsys.readouterr()
     streamed = [json.loads(line) for line in captured.out.splitlines()]
     assert [r["article_id"] for r in streamed] == [ids["A"], ids["B"]]
-    assert "exported 2 article(s) to stdout" in captured.err
+    assert f"exported 2 article(s) from store {store.url} to stdout" in captured.err
 
     out = tmp_path / "batch.jsonl"
     assert main(["label", "export-uncertain", "--limit", "3", "--out", str(out)]) == 0
@@ -200,12 +231,29 @@ def test_jsonl_round_trip_through_the_cli(scored, tmp_path, monkeypatch, capsys)
     assert "2 new, 0 updated, 0 unchanged, 1 skipped blank, 0 error(s)" in captured.out
     assert "airflow dags trigger retrain_classifier" in captured.err
     assert "python -m classifiers train" in captured.err
-    stored = store.read(lambda s: {r.article_id: (r.label, r.who, r.note, r.source) for r in s.scalars(
+    stored = store.read(lambda s: {r.article_id: (r.label, r.who, r.note, r.category, r.source) for r in s.scalars(
         select(Label).where(Label.source == "file"))})
-    assert stored == {ids["A"]: (1, "karim", "pos: MoU signé", "file"), ids["B"]: (1, "salma", None, "file")}
+    # The category stays a category (the training rows carry it), the note stays the analyst's words.
+    assert stored == {ids["A"]: (1, "karim", "MoU signé", "pos", "file"), ids["B"]: (1, "salma", None, None, "file")}
+    training = {row["id"]: row["category"] for row in labelled_articles(store)}
+    assert training[f"article:{ids['A']}"] == "pos" and training[f"article:{ids['B']}"] is None
 
     assert main(["label", "import", str(out)]) == 0
     assert "0 new, 0 updated, 2 unchanged" in capsys.readouterr().out
+
+    # An explicit --who names the labeller of every row, over the file's own 'who' column.
+    assert main(["label", "import", str(out), "--who", "nadia"]) == 0
+    assert "2 new, 0 updated, 0 unchanged" in capsys.readouterr().out
+    by_nadia = store.read(lambda s: sorted(r.article_id for r in s.scalars(
+        select(Label).where(Label.source == "file", Label.who == "nadia"))))
+    assert by_nadia == sorted([ids["A"], ids["B"]])
+
+    # A changed category is a changed label (and moves the retraining count); the same one is not.
+    rows[0].update(category="pos", note="MoU signé")
+    rows[1].update(label=0, category="neg-old-or-recap")
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert main(["label", "import", str(out)]) == 0
+    assert "0 new, 1 updated, 1 unchanged" in capsys.readouterr().out
 
 
 def test_urls_with_tracking_parameters_and_www_variants_find_the_article(store_url, tmp_path):

@@ -13,7 +13,8 @@ from sqlalchemy import Float, func, literal, select
 from sqlalchemy.orm import Session
 
 from aiwatch.store.engine import Store
-from aiwatch.store.models import Article, Classification, Label
+from aiwatch.store.events import outlet_name
+from aiwatch.store.models import Article, Classification, FeedState, Label
 from aiwatch.store.repo import _insert
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ Outcome = Literal["new", "updated", "unchanged"]
 
 
 def add_label(store: Store, article_id: int, label: int, source: str, who: str = "",
-              at: datetime | None = None, note: str | None = None) -> Outcome:
+              at: datetime | None = None, note: str | None = None, category: str | None = None) -> Outcome:
     """Record one person's label on an article from one source, and say whether it was new,
     changed (their mind or note changed: the label takes the new time) or unchanged (nothing is
     written, so the same vote read again never counts as new for retraining)."""
@@ -34,35 +35,36 @@ def add_label(store: Store, article_id: int, label: int, source: str, who: str =
     at = at or datetime.now(UTC)
 
     def work(session: Session) -> Outcome:
-        before = session.execute(select(Label.label, Label.note).where(
+        before = session.execute(select(Label.label, Label.note, Label.category).where(
             Label.article_id == article_id, Label.source == source, Label.who == who)).first()
-        if before is not None and (int(before.label), before.note) == (label, note):
+        if before is not None and (int(before.label), before.note, before.category) == (label, note, category):
             return "unchanged"
-        _upsert_label(session, article_id, label, source, who, at, note)
+        _upsert_label(session, article_id, label, source, who, at, note, category)
         return "new" if before is None else "updated"
 
     return store.write(work)
 
 
 def _upsert_label(session: Session, article_id: int, label: int, source: str, who: str, at: datetime,
-                  note: str | None) -> None:
-    values = dict(article_id=article_id, label=label, source=source, who=who, at=at, note=note)
+                  note: str | None, category: str | None = None) -> None:
+    values = dict(article_id=article_id, label=label, source=source, who=who, at=at, note=note, category=category)
     session.execute(_insert(session)(Label).values(**values).on_conflict_do_update(
-        index_elements=["article_id", "source", "who"], set_={"label": label, "at": at, "note": note}))
+        index_elements=["article_id", "source", "who"],
+        set_={"label": label, "at": at, "note": note, "category": category}))
 
 
 def labelled_articles(store: Store) -> list[dict[str, Any]]:
     """One training row per labelled article (its newest label), text or feed summary included."""
 
     def work(session: Session) -> list[dict[str, Any]]:
-        rows = session.execute(select(Label.article_id, Label.label, Label.at, Article.title, Article.text,
-                                      Article.summary, Article.lang).join(Article, Article.id == Label.article_id)
+        rows = session.execute(select(Label.article_id, Label.label, Label.category, Label.at, Article.title,
+                                      Article.text, Article.summary, Article.lang).join(Article, Article.id == Label.article_id)
                                .order_by(Label.at)).all()
         newest: dict[int, dict[str, Any]] = {}
         for row in rows:
             newest[row.article_id] = {"id": f"article:{row.article_id}", "title": row.title,
                                       "text": row.text or row.summary or "", "label": int(row.label),
-                                      "lang": row.lang, "category": None, "event": None}
+                                      "lang": row.lang, "category": row.category, "event": None}
         return list(newest.values())
 
     return store.read(work)
@@ -89,6 +91,7 @@ class LabelInput:
     label: int
     who: str = ""
     note: str | None = None
+    category: str | None = None
 
 
 def record_labels(store: Store, labels: Sequence[LabelInput], source: str, dry_run: bool = False,
@@ -106,23 +109,23 @@ def record_labels(store: Store, labels: Sequence[LabelInput], source: str, dry_r
     at = at or datetime.now(UTC)
 
     def work(session: Session) -> list[Outcome]:
-        known: dict[tuple[int, str], tuple[int, str | None]] = {}
+        known: dict[tuple[int, str], tuple[int, str | None, str | None]] = {}
         ids = sorted({item.article_id for item in labels})
         for start in range(0, len(ids), LOOKUP_CHUNK):
-            rows = session.execute(select(Label.article_id, Label.who, Label.label, Label.note).where(
+            rows = session.execute(select(Label.article_id, Label.who, Label.label, Label.note, Label.category).where(
                 Label.source == source, Label.article_id.in_(ids[start:start + LOOKUP_CHUNK]))).all()
-            known.update({(r.article_id, r.who): (int(r.label), r.note) for r in rows})
+            known.update({(r.article_id, r.who): (int(r.label), r.note, r.category) for r in rows})
         outcomes: list[Outcome] = []
         for item in labels:
             key = (item.article_id, item.who)
             before = known.get(key)
-            if before == (item.label, item.note):
+            if before == (item.label, item.note, item.category):
                 outcomes.append("unchanged")
                 continue
             outcomes.append("new" if before is None else "updated")
-            known[key] = (item.label, item.note)
+            known[key] = (item.label, item.note, item.category)
             if not dry_run:
-                _upsert_label(session, item.article_id, item.label, source, item.who, at, item.note)
+                _upsert_label(session, item.article_id, item.label, source, item.who, at, item.note, item.category)
         return outcomes
 
     outcomes = store.write(work)
@@ -168,7 +171,7 @@ class ScoredArticle:
 
     article_id: int
     url: str
-    outlet: str
+    outlet: str          # the outlet's name as readers know it (see aiwatch.store.events.outlet_name)
     lang: str | None
     published: datetime | None
     title: str
@@ -213,14 +216,19 @@ def least_certain(store: Store, threshold: float, limit: int, model_version: str
     def work(session: Session) -> tuple[list[ScoredArticle], int]:
         chosen, conditions = _candidates(model_version)
         margin = func.abs(chosen.c.score - literal(threshold, Float())).label("margin")
-        joined = select(Article.id, Article.url, Article.outlet, Article.lang, Article.published_at,
-                        Article.title, Article.text, Article.summary, chosen.c.score, chosen.c.model_version,
-                        margin).join(chosen, chosen.c.article_id == Article.id).where(*conditions)
+        joined = (select(Article.id, Article.url, Article.outlet, Article.site_name, Article.feed, Article.source_name,
+                         FeedState.title.label("feed_title"), FeedState.display_name, Article.lang,
+                         Article.published_at, Article.title, Article.text, Article.summary, chosen.c.score,
+                         chosen.c.model_version, margin)
+                  .join(chosen, chosen.c.article_id == Article.id)
+                  .outerjoin(FeedState, FeedState.name == Article.feed).where(*conditions))
         order = (margin, Article.published_at.desc().nulls_last(), Article.id)
         rows = session.execute(joined.order_by(*order).limit(limit)).all()
         total = session.scalar(select(func.count()).select_from(
             select(Article.id).join(chosen, chosen.c.article_id == Article.id).where(*conditions).subquery()))
-        found = [ScoredArticle(r.id, r.url, r.outlet, r.lang, r.published_at, r.title,
+        found = [ScoredArticle(r.id, r.url, outlet_name(r.site_name, r.outlet, r.feed, source_name=r.source_name,
+                                                    feed_title=r.feed_title, feed_display=r.display_name),
+                               r.lang, r.published_at, r.title,
                                r.text or r.summary or "", float(r.score), r.model_version, float(r.margin))
                  for r in rows]
         return found, int(total or 0)

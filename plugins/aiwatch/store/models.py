@@ -206,6 +206,8 @@ class Label(Base):
     who: Mapped[str] = mapped_column(String(255), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(Text)
+    #: The guideline's category (pos, or a hard-negative kind) when the labeller gave one.
+    category: Mapped[str | None] = mapped_column(String(32))
 
 
 class Event(Base):
