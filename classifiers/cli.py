@@ -198,9 +198,8 @@ def _figure(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, int | float) and not isinstance(value, bool) else "–"
 
 
-RETRAIN_HINT = ("retrain on the stored labels with the retrain_classifier DAG (scheduled by the labels Asset, which "
-                "a command-line import does not update; trigger it: `airflow dags trigger retrain_classifier`) "
-                "or locally with `python -m classifiers train`")
+RETRAIN_HINT = ("to retrain on the stored labels now, trigger the retrain_classifier DAG "
+                "(`airflow dags trigger retrain_classifier`) or train locally with `python -m classifiers train`")
 
 
 def cmd_label(args: argparse.Namespace, root: Path) -> int:
@@ -246,8 +245,17 @@ def _label_import(args: argparse.Namespace, store: Any) -> int:
     for error in result.errors:
         print(f"{error}; skipped", file=sys.stderr)
     print(result.summary())
-    if result.new or result.updated:
-        print(("once imported, " if result.dry_run else "") + RETRAIN_HINT, file=sys.stderr)
+    if result.dry_run and (result.new or result.updated):
+        print("once imported, the labels Asset is updated through Airflow's API when "
+              "WATCH_RETRAIN_MIN_LABELS labels have gathered since the newest model", file=sys.stderr)
+    elif result.new or result.updated:
+        from aiwatch import feedback
+        from aiwatch.config import Settings
+
+        signal = feedback.request_retraining(Settings.from_env(), {"source": args.source, "file": str(args.file)})
+        print(signal.message, file=sys.stderr)
+        if not signal.updated:
+            print(RETRAIN_HINT, file=sys.stderr)
     return result.exit_code
 
 

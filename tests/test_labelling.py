@@ -416,3 +416,33 @@ def test_subprocess_export_and_import(tmp_path):
     failed = cli("import", str(bad))
     assert failed.returncode == 1 and "bad.jsonl:1: no stored article with id 12345" in failed.stderr
     assert cli("export-uncertain", "--band", "-1").returncode == 2  # argparse refuses
+
+
+def test_import_asks_airflow_to_update_the_labels_asset_and_says_why_not(scored, tmp_path, monkeypatch, capsys):
+    """Enough new labels: the import asks Airflow's API for an Asset event; when the api-server is
+    down the labels are still recorded and the message names the server and the reason."""
+    import socket
+
+    store, ids = scored
+    with socket.socket() as sock:   # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    monkeypatch.setenv("WATCH_DB_URL", store.url)
+    monkeypatch.setenv("WATCH_MODEL_DIR", str(make_registry(tmp_path / "models")))
+    monkeypatch.setenv("WATCH_RETRAIN_MIN_LABELS", "2")
+    monkeypatch.setenv("WATCH_AIRFLOW_API_URL", f"http://127.0.0.1:{closed}")
+    monkeypatch.setenv("WATCH_AIRFLOW_API_USER", "admin")
+    monkeypatch.setenv("WATCH_AIRFLOW_API_PASSWORD", "pw")
+    out = tmp_path / "labels.csv"
+    out.write_text(f"article_id,label\n{ids['A']},yes\n", encoding="utf-8")
+    assert main(["label", "import", str(out)]) == 0
+    err = capsys.readouterr().err
+    # F's Slack label and A's: two, enough, so Airflow is asked (and is down).
+    assert f"the labels Asset was not updated: Airflow's API at http://127.0.0.1:{closed} is unreachable" in err
+    assert "airflow dags trigger retrain_classifier" in err
+    assert len(labelled_articles(store)) == 2
+
+    monkeypatch.setenv("WATCH_RETRAIN_MIN_LABELS", "50")
+    out.write_text(f"article_id,label\n{ids['B']},no\n", encoding="utf-8")
+    assert main(["label", "import", str(out)]) == 0
+    assert "3 new label(s) and no model trained yet; retraining waits for 50" in capsys.readouterr().err

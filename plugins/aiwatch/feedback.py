@@ -87,3 +87,20 @@ def labels_since_training(settings: Settings) -> tuple[int, str | None]:
     newest = max(trained, key=lambda v: v.meta["created_at"]) if trained else None
     since = datetime.fromisoformat(newest.meta["created_at"]) if newest else None
     return label_count_since(Store(settings.db_url), since), newest.name if newest else None
+
+
+def request_retraining(settings: Settings, extra: dict[str, Any], credentials: Any = None,
+                       api_url: str | None = None) -> Any:
+    """Ask Airflow's API to update the labels Asset for labels recorded outside a task (a file
+    import, the operator's view), when enough have gathered; an :class:`~aiwatch.airflow_api.AssetSignal`
+    says what happened. ``credentials`` default to :func:`~aiwatch.airflow_api.credentials_from_env`."""
+    from aiwatch.airflow_api import AirflowAPI, credentials_from_env, signal_labels
+
+    new, newest = labels_since_training(settings)
+    credentials = credentials or credentials_from_env()
+    api = AirflowAPI(api_url or settings.airflow_api_url, credentials) if credentials.usable else None
+    try:
+        return signal_labels(api, new, newest, settings.retrain_min_labels, extra)
+    finally:
+        if api is not None:
+            api.close()
