@@ -121,11 +121,14 @@ def client_for(settings, airflow: FakeAirflow | None = None, token: str | None =
 
 def test_every_route_requires_an_airflow_user(settings, auth_manager, token):
     client = client_for(settings)
-    for path in ("/aiwatch/api/feeds", "/aiwatch/api/events", "/aiwatch/api/model"):
+    for path in ("/aiwatch/api/feeds", "/aiwatch/api/events", "/aiwatch/api/model", "/aiwatch/api/review"):
         assert client.get(path).status_code == 401, path
         assert client.get(path, headers={"Authorization": "Bearer not-a-jwt"}).status_code in (401, 403), path
     assert client.post("/aiwatch/api/outbox/requeue", json={"key": "x"},
                        headers={CSRF_HEADER: "1"}).status_code == 401
+    assert client.post("/aiwatch/api/labels", json={"article_id": 1, "label": 1},
+                       headers={CSRF_HEADER: "1"}).status_code == 401
+    assert client.get("/aiwatch/review").status_code == 303
     page = client.get("/aiwatch/feeds?sort=name")
     assert page.status_code == 303
     assert page.headers["location"].startswith("/auth/login") and "next=%2Faiwatch%2Ffeeds" in page.headers["location"]
@@ -341,9 +344,11 @@ def test_events_show_why_each_article_is_there_and_name_outlets_as_slack_does(se
 def test_openapi_schema_documents_the_api(settings):
     schema = client_for(settings).get("/aiwatch/openapi.json").json()
     assert set(schema["paths"]) == {"/api/feeds", "/api/events", "/api/outbox/requeue", "/api/model",
-                                    "/api/model/versions/{version}/plots/{name}"}
-    assert list(schema["paths"]["/api/outbox/requeue"]) == ["post"]
-    assert all(list(ops) == ["get"] for path, ops in schema["paths"].items() if path != "/api/outbox/requeue")
+                                    "/api/model/versions/{version}/plots/{name}", "/api/review", "/api/labels"}
+    writes = {"/api/outbox/requeue", "/api/labels"}
+    assert all(list(schema["paths"][path]) == ["post"] for path in writes)
+    assert all(list(ops) == ["get"] for path, ops in schema["paths"].items() if path not in writes)
+    assert "ReviewPage" in schema["components"]["schemas"] and "LabelOut" in schema["components"]["schemas"]
     assert "FeedOut" in schema["components"]["schemas"] and "EventRow" in schema["components"]["schemas"]
     assert schema["paths"]["/api/feeds"]["get"]["security"]  # Airflow's bearer/OAuth2 scheme
 
@@ -418,3 +423,68 @@ def test_every_page_says_where_its_data_lives_and_points_to_the_demo_store(setti
     (home / "var" / "demo" / "watch.db").unlink()
     (home / "var" / "demo" / "watch.db").touch()
     assert "DEMO=1" not in client_for(demo, token=token).get("/aiwatch/feeds").text
+
+
+def test_review_lists_unsure_and_alerted_stories_and_records_the_users_label(filled, token):
+    """The Review page's data: unlabelled stories nearest the threshold and the alerted ones, with text,
+    score and explanation; a ✅/❌ is a label of the logged-in user (source ui), CSRF-guarded, and the
+    answer says what retraining waits for."""
+    import socket
+
+    from aiwatch.store import Store
+    from aiwatch.store.models import Label
+    from sqlalchemy import select
+
+    client = client_for(filled, token=token)
+    data = client.get("/aiwatch/api/review").json()
+    assert data["model_version"] == "v0001" and 0 < data["threshold"] < 1
+    unsure, alerted = data["uncertain"], data["alerted"]
+    assert unsure and alerted and data["candidates"] >= len(unsure)
+    margins = [abs(item["score"] - data["threshold"]) for item in unsure]
+    assert margins == sorted(margins)
+    assert {item["alert_state"] for item in alerted} == {"sent", "failed"}
+    for item in unsure + alerted:
+        assert item["explanation"].strip() and item["score"] is not None and item["labels"] == []
+        assert not HOST_LIKE.search(item["outlet"]), item["outlet"]
+    assert all(item["text"] for item in alerted)
+    target = alerted[0]["article_id"]
+
+    label = {"article_id": target, "label": 0}
+    assert client.post("/aiwatch/api/labels", json=label).status_code == 403            # no CSRF header
+    assert client.post("/aiwatch/api/labels", data=label, headers={CSRF_HEADER: "1"}).status_code in (403, 422)
+    done = client.post("/aiwatch/api/labels", json=label, headers={CSRF_HEADER: "1"})
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert body["result"] == {"article_id": target, "label": 0, "who": "admin", "outcome": "new"}
+    assert not body["retraining"]["updated"]
+    assert "1 new label(s) since model v0001; retraining waits for 10" in body["retraining"]["message"]
+    again = client.post("/aiwatch/api/labels", json=label, headers={CSRF_HEADER: "1"}).json()
+    assert again["result"]["outcome"] == "unchanged" and "nothing new" in again["retraining"]["message"]
+    stored = Store(filled.db_url).read(lambda s: [(r.article_id, r.label, r.who, r.source) for r in s.scalars(
+        select(Label))])
+    assert stored == [(target, 0, "admin", "ui")]
+    after = client.get("/aiwatch/api/review").json()
+    shown = next(i for i in after["alerted"] if i["article_id"] == target)
+    assert [(lab["who"], lab["label"], lab["source"]) for lab in shown["labels"]] == [("admin", 0, "ui")]
+    assert target not in [i["article_id"] for i in after["uncertain"]]   # labelled: no longer to review
+
+    headers = {CSRF_HEADER: "1"}
+    assert client.post("/aiwatch/api/labels", json={"article_id": 999999, "label": 1}, headers=headers).status_code == 404
+    assert client.post("/aiwatch/api/labels", json={"article_id": target, "label": 2}, headers=headers).status_code == 422
+    contradiction = {"article_id": target, "label": 1, "category": "neg-other"}
+    assert client.post("/aiwatch/api/labels", json=contradiction, headers=headers).status_code == 422
+
+    # Enough labels: the view asks Airflow's API (here down) and says so; the label is kept anyway.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    eager = client_for(filled.with_(retrain_min_labels=1, airflow_api_url=f"http://127.0.0.1:{closed}"), token=token)
+    flipped = eager.post("/aiwatch/api/labels", json={"article_id": target, "label": 1, "category": "pos"},
+                         headers=headers).json()
+    assert flipped["result"]["outcome"] == "updated" and not flipped["retraining"]["updated"]
+    assert f"Airflow's API at http://127.0.0.1:{closed} is unreachable" in flipped["retraining"]["message"]
+
+    page = client.get("/aiwatch/review")
+    assert page.status_code == 200 and 'id="nav-review"' in page.text and 'aria-current="page" id="nav-review"' in page.text
+    assert page.text.count('class="label-yes"') == len(after["uncertain"]) + len(after["alerted"])
+    assert "<script>alert(1)</script>" not in page.text

@@ -141,8 +141,9 @@ class Settings:
     retrain_min_labels: int = 10
     #: How long after posting an alert or digest line its reactions are still read as feedback.
     feedback_days: float = 14.0
-    #: Airflow's api-server, asked to update the labels Asset when labels come from outside a task.
-    airflow_api_url: str = "http://localhost:8080"
+    #: Airflow's api-server, asked to update the labels Asset when labels come from outside a task
+    #: (None: the CLI asks http://localhost:8080, the operator's view the api-server it runs in).
+    airflow_api_url: str | None = None
     #: "host:port" pairs reachable even with the private-network guard on (tests use it; not a user knob).
     private_allowlist: frozenset[str] = field(default_factory=frozenset)
     #: (host, address) pairs answered without DNS: tests serve stand-ins of real hosts (news.google.com)
@@ -188,7 +189,7 @@ class Settings:
             review_min_score=_number(env, "WATCH_REVIEW_MIN_SCORE", cls.review_min_score, float, 0),
             slack_max_wait_s=_number(env, "WATCH_SLACK_MAX_WAIT", cls.slack_max_wait_s, float, 0),
             retrain_min_labels=_number(env, "WATCH_RETRAIN_MIN_LABELS", cls.retrain_min_labels, int, 1),
-            airflow_api_url=(env.get("WATCH_AIRFLOW_API_URL") or cls.airflow_api_url).rstrip("/"),
+            airflow_api_url=env["WATCH_AIRFLOW_API_URL"].rstrip("/") if env.get("WATCH_AIRFLOW_API_URL") else None,
         )
 
     @property

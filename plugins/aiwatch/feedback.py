@@ -94,11 +94,11 @@ def request_retraining(settings: Settings, extra: dict[str, Any], credentials: A
     """Ask Airflow's API to update the labels Asset for labels recorded outside a task (a file
     import, the operator's view), when enough have gathered; an :class:`~aiwatch.airflow_api.AssetSignal`
     says what happened. ``credentials`` default to :func:`~aiwatch.airflow_api.credentials_from_env`."""
-    from aiwatch.airflow_api import AirflowAPI, credentials_from_env, signal_labels
+    from aiwatch.airflow_api import DEFAULT_API_URL, AirflowAPI, credentials_from_env, signal_labels
 
     new, newest = labels_since_training(settings)
     credentials = credentials or credentials_from_env()
-    api = AirflowAPI(api_url or settings.airflow_api_url, credentials) if credentials.usable else None
+    api = AirflowAPI(api_url or settings.airflow_api_url or DEFAULT_API_URL, credentials) if credentials.usable else None
     try:
         return signal_labels(api, new, newest, settings.retrain_min_labels, extra)
     finally:

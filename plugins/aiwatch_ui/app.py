@@ -4,8 +4,8 @@ Mounted by the api-server under ``/aiwatch`` (see ``plugins/aiwatch_ui_plugin.py
 Airflow UI through an external view (an iframe on the same origin). Every route requires an
 authenticated Airflow user through Airflow's own dependency (the ``_token`` cookie the UI sets, or a
 bearer token from ``POST /auth/token``): the API answers 401 without one, the pages redirect to
-Airflow's login. The API is read-only except ``POST /api/outbox/requeue``, which takes a JSON body
-and a custom header, so a cross-site form or image cannot trigger it (CSRF). Pages are rendered with
+Airflow's login. The API is read-only except ``POST /api/outbox/requeue`` and ``POST /api/labels``,
+which take a JSON body and a custom header, so a cross-site form or image cannot trigger them (CSRF). Pages are rendered with
 autoescaping templates: a title from a feed is always text, never markup.
 """
 
@@ -76,6 +76,24 @@ class ModelOut:
     plot_urls: dict[str, list[str]] = field(default_factory=dict)  # version -> URLs of its PNGs
 
 
+class LabelIn(BaseModel):
+    article_id: int = Field(ge=1, description="the stored article labelled")
+    label: int = Field(ge=0, le=1, description="1 relevant (a new Moroccan AI partnership), 0 not relevant")
+    category: str | None = Field(default=None, max_length=64, description="LABELLING.md category, optional")
+
+
+@dataclass(frozen=True)
+class RetrainingOut:
+    updated: bool  # whether the labels Asset was updated (so retrain_classifier runs)
+    message: str
+
+
+@dataclass(frozen=True)
+class LabelOut:
+    result: queries.LabelResult
+    retraining: RetrainingOut
+
+
 class RequeueIn(BaseModel):
     key: str = Field(min_length=1, max_length=255, description="the outbox key of a failed message")
 
@@ -116,6 +134,22 @@ def _airflow_root(request: Request) -> str:
     return (root[:-len(MOUNT)] if root.endswith(MOUNT) else root).rstrip("/") + "/"
 
 
+def _session_token(request: Request) -> str | None:
+    """The caller's Airflow token (bearer header, else the UI's cookie): the view acts on Airflow's
+    API as the logged-in user, with that user's rights."""
+    from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
+
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(COOKIE_NAME_JWT_TOKEN)
+
+
+def _api_base(request: Request) -> str:
+    """The api-server this request reached (its origin and Airflow's base path): our own Airflow."""
+    return f"{request.url.scheme}://{request.url.netloc}{_airflow_root(request)}".rstrip("/")
+
+
 def _login_redirect(request: Request) -> RedirectResponse:
     from airflow.api_fastapi.app import get_auth_manager
 
@@ -134,7 +168,8 @@ def create_app(deps: Deps | None = None) -> FastAPI:
     deps = deps or Deps()
     app = FastAPI(title="Morocco AI Watch", version="1",
                   description="The operator's view of the monitor: feed health, partnership events and their "
-                              "Slack alerts, model versions. Read-only except re-queueing a failed alert. "
+                              "Slack alerts, stories to label, model versions. Read-only except re-queueing a failed "
+                              "alert and labelling a story. "
                               "Authenticate as for Airflow's API (bearer token from POST /auth/token, or the "
                               "UI's session cookie).")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -212,6 +247,41 @@ def create_app(deps: Deps | None = None) -> FastAPI:
             raise HTTPException(409, f"outbox message {body.key!r} is {result.state}, not failed: nothing to re-queue")
         return result
 
+    @app.get("/api/review", response_model=queries.ReviewPage, tags=["review"], summary="Stories to label")
+    def api_review(_user: Annotated[Any, Depends(api_user)],
+                   limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = queries.REVIEW_SIZE
+                   ) -> queries.ReviewPage:
+        """The unlabelled stories nearest the live model's threshold and the recently alerted ones, with
+        their text, score, the classifier's explanation and the labels already given."""
+        return queries.review(store(), deps.settings().models, limit=limit)
+
+    @app.post("/api/labels", response_model=LabelOut, tags=["review"], summary="Label a story")
+    def api_label(request: Request, body: LabelIn, user: Annotated[Any, Depends(api_user)],
+                  content_type: Annotated[str | None, Header()] = None,
+                  x_aiwatch_request: Annotated[str | None, Header(alias=CSRF_HEADER)] = None) -> LabelOut:
+        """Record the logged-in user's label (source ``ui``), then, once ``WATCH_RETRAIN_MIN_LABELS`` labels
+        have gathered since the newest model, update the labels Asset through Airflow's own REST API with
+        the user's session, so ``retrain_classifier`` runs. Needs a JSON body and the
+        ``X-AIWatch-Request: 1`` header (CSRF). The answer says whether the Asset moved, or why not."""
+        from aiwatch import feedback
+        from aiwatch.airflow_api import Credentials
+
+        if not (content_type or "").startswith("application/json") or not x_aiwatch_request:
+            raise HTTPException(403, f"labelling needs a JSON body and the {CSRF_HEADER} header")
+        who = str(user.get_name() or user.get_id())
+        try:
+            result = queries.record_label(store(), body.article_id, body.label, who, body.category)
+        except LookupError as exc:
+            raise HTTPException(404, str(exc)) from None
+        if result.outcome == "unchanged":
+            return LabelOut(result, RetrainingOut(False, "the same label as before: nothing new to retrain on"))
+        settings = deps.settings()
+        signal = feedback.request_retraining(
+            settings, {"source": queries.UI_LABEL_SOURCE, "who": who, "article_id": body.article_id},
+            credentials=Credentials(token=_session_token(request), source="the user's session"),
+            api_url=settings.airflow_api_url or _api_base(request))
+        return LabelOut(result, RetrainingOut(signal.updated, signal.message))
+
     @app.get("/api/model", response_model=ModelOut, tags=["model"], summary="Model registry")
     def api_model(request: Request, _user: Annotated[Any, Depends(api_user)]) -> ModelOut:
         """Registry versions (newest first), the live one, metrics, plots, labels gathered since the newest
@@ -253,6 +323,12 @@ def create_app(deps: Deps | None = None) -> FastAPI:
         size = 20
         data = queries.events(store(), limit=size, offset=(page - 1) * size)
         return render("events.html", request, data=data, number=page, size=size)
+
+    @app.get("/review", include_in_schema=False)
+    def page_review(request: Request, _user: Annotated[Any, Depends(page_user)]) -> HTMLResponse:
+        settings = deps.settings()
+        data = queries.review(store(), settings.models)
+        return render("review.html", request, data=data, min_labels=settings.retrain_min_labels)
 
     @app.get("/model", include_in_schema=False)
     def page_model(request: Request, _user: Annotated[Any, Depends(page_user)]) -> HTMLResponse:

@@ -463,3 +463,137 @@ def plot_path(models_dir: Path, version: str, name: str) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"no plot {name} in {models_dir / version}")
     return path
+
+
+# --- review: labelling in the view ------------------------------------------------------------
+
+#: Stories listed per section of the Review page.
+REVIEW_SIZE = 25
+#: Characters of an article's text shown for judging it (the whole text stays one click away: its URL).
+REVIEW_TEXT_CHARS = 1500
+UI_LABEL_SOURCE = "ui"
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    who: str
+    label: int
+    source: str
+    category: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    article_id: int
+    title: str
+    url: str
+    outlet: str
+    lang: str | None
+    published_at: datetime | None
+    score: float | None
+    model_version: str | None
+    explanation: str
+    text: str
+    labels: list[LabelRow]
+    event_id: int | None = None
+    alert_state: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    threshold: float
+    threshold_from: str
+    model_version: str | None  # the version whose verdicts rank the unsure stories (None: each one's newest)
+    band: float
+    uncertain: list[ReviewItem]  # unlabelled, nearest the threshold first
+    candidates: int  # unlabelled scored stories in all
+    alerted: list[ReviewItem]  # the first story of each recently alerted event, labelled or not
+
+
+def review(store: Store, models_dir: Path, *, limit: int = REVIEW_SIZE, band: float = 0.2) -> ReviewPage:
+    """What an analyst labels: the unlabelled stories the live model is least sure of (as
+    ``label export-uncertain`` ranks them) and the stories that were alerted, each with its text,
+    score, the classifier's explanation and the labels already given."""
+    from aiwatch.store.events import outlet_name
+    from aiwatch.store.labels import least_certain
+    from aiwatch.textutil import truncate_words
+
+    from classifiers.labelling import classification_count, live_model
+
+    limit, _ = page_bounds(limit, 0)
+    live = live_model(models_dir)
+    version = live.name if live.name and classification_count(store, live.name) else None
+    unsure, candidates = least_certain(store, live.threshold, limit, version)
+
+    def work(session: Session) -> tuple[list[Any], dict[int, str], dict[int, tuple[float, str, str]],
+                                         dict[int, list[LabelRow]]]:
+        alerted = session.execute(
+            select(Event.id.label("event_id"), OutboxMessage.state, Article.id, Article.title, Article.url,
+                   Article.outlet, Article.site_name, Article.feed, Article.source_name, Article.lang,
+                   Article.published_at, Article.text, Article.summary, FeedState.title.label("feed_title"),
+                   FeedState.display_name.label("feed_display"))
+            .join(OutboxMessage, (OutboxMessage.event_id == Event.id) & (OutboxMessage.kind == "alert"))
+            .join(Article, Article.id == OutboxMessage.article_id)
+            .outerjoin(FeedState, FeedState.name == Article.feed)
+            .order_by(Event.first_seen.desc(), Event.id.desc()).limit(limit)).all()
+        ids = [a.article_id for a in unsure] + [row.id for row in alerted]
+        verdicts: dict[int, tuple[float, str, str]] = {}
+        labels: dict[int, list[LabelRow]] = defaultdict(list)
+        if ids:
+            # The ranking model's verdict when it gave one, else the article's newest.
+            of_version: dict[int, tuple[float, str, str]] = {}
+            for row in session.execute(
+                    select(Classification.article_id, Classification.score, Classification.model_version,
+                           Classification.explanation).where(Classification.article_id.in_(ids))
+                    .order_by(Classification.at, Classification.id)):
+                verdicts[row.article_id] = (float(row.score), row.model_version, row.explanation or "")
+                if row.model_version == version:
+                    of_version[row.article_id] = verdicts[row.article_id]
+            verdicts.update(of_version)
+            for row in session.scalars(select(Label).where(Label.article_id.in_(ids)).order_by(Label.at, Label.id)):
+                labels[row.article_id].append(LabelRow(row.who, int(row.label), row.source, row.category, row.at))
+        outlets = {row.id: outlet_name(row.site_name, row.outlet, row.feed, source_name=row.source_name,
+                                       feed_title=row.feed_title, feed_display=row.feed_display) for row in alerted}
+        return alerted, outlets, verdicts, labels
+
+    alerted, outlets, verdicts, labels = store.read(work)
+    uncertain = [ReviewItem(article_id=a.article_id, title=a.title or "", url=a.url, outlet=a.outlet, lang=a.lang,
+                            published_at=a.published, score=a.score, model_version=a.model_version,
+                            explanation=verdicts.get(a.article_id, (0.0, "", ""))[2],
+                            text=truncate_words(a.text or "", REVIEW_TEXT_CHARS), labels=labels.get(a.article_id, []))
+                 for a in unsure]
+    shown = []
+    for row in alerted:
+        score, model, explanation = verdicts.get(row.id, (None, None, ""))
+        shown.append(ReviewItem(article_id=row.id, title=row.title or "", url=row.url, outlet=outlets[row.id],
+                                lang=row.lang, published_at=row.published_at, score=score, model_version=model,
+                                explanation=explanation,
+                                text=truncate_words(row.text or row.summary or "", REVIEW_TEXT_CHARS),
+                                labels=labels.get(row.id, []), event_id=row.event_id,
+                                alert_state="pending" if row.state == "sending" else row.state))
+    return ReviewPage(threshold=live.threshold, threshold_from=live.threshold_from, model_version=version, band=band,
+                      uncertain=uncertain, candidates=candidates, alerted=shown)
+
+
+@dataclass(frozen=True)
+class LabelResult:
+    article_id: int
+    label: int
+    who: str
+    outcome: str  # new | updated | unchanged
+
+
+def record_label(store: Store, article_id: int, label: int, who: str, category: str | None = None) -> LabelResult:
+    """One analyst's ✅/❌ from the view, as a label of source ``ui`` (QueryError for an unknown
+    article or a category that contradicts the label)."""
+    from aiwatch.store.labels import add_label
+
+    from classifiers.data import CATEGORIES
+
+    if category is not None and (category not in CATEGORIES or (category == "pos") != (label == 1)):
+        raise QueryError(f"category {category!r} does not fit label {label} (known: {', '.join(sorted(CATEGORIES))})")
+    if store.read(lambda s: s.get(Article, article_id)) is None:
+        raise LookupError(f"no stored article with id {article_id}")
+    outcome = add_label(store, article_id, label, UI_LABEL_SOURCE, who=who, category=category)
+    return LabelResult(article_id, label, who, outcome)

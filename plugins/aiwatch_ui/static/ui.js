@@ -27,6 +27,41 @@ async function requeue(button) {
   }
 }
 
+// A ✅/❌ on the Review page: the label is recorded under the logged-in user; the answer says whether
+// the labels Asset moved (retraining) or why not. The story stays on the page with its new label.
+async function label(button) {
+  const story = button.closest("article.story");
+  const outcome = story.querySelector(".outcome");
+  story.querySelectorAll(".vote button").forEach((b) => { b.disabled = true; });
+  outcome.textContent = "recording…";
+  try {
+    const response = await fetch("api/labels", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", [document.body.dataset.csrfHeader]: "1"},
+      body: JSON.stringify({article_id: Number(button.dataset.article), label: Number(button.dataset.label)}),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) {
+      const result = body.result;
+      const mark = result.label ? "✅" : "❌";
+      outcome.textContent = `${mark} recorded for ${result.who} (${result.outcome}). ${body.retraining.message}`;
+      story.dataset.labelled = String(result.label);
+      const list = story.querySelector("ul.labels");
+      list.querySelectorAll("li.none").forEach((li) => li.remove());
+      const item = document.createElement("li");
+      item.className = "given " + (result.label ? "yes" : "no");
+      item.textContent = `${mark} ${result.who} (ui, just now)`;
+      list.appendChild(item);
+    } else {
+      outcome.textContent = "not recorded: " + (typeof body.detail === "string" ? body.detail : response.status);
+    }
+  } catch (error) {
+    outcome.textContent = "not recorded: " + error;
+  }
+  story.querySelectorAll(".vote button").forEach((b) => { b.disabled = false; });
+}
+
 // Inside the Airflow UI this page is a sandboxed same-origin iframe that may not navigate the top
 // window; a link to an Airflow page (a task log, a DAG run) asks the UI's router to show it instead
 // of opening a second Airflow UI inside the frame.
@@ -46,5 +81,6 @@ function openInAirflow(event) {
 
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("button.requeue").forEach((b) => b.addEventListener("click", () => requeue(b)));
+  document.querySelectorAll(".vote button").forEach((b) => b.addEventListener("click", () => label(b)));
   document.querySelectorAll("a[data-airflow-route]").forEach((a) => a.addEventListener("click", openInAirflow));
 });
