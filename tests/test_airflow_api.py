@@ -9,6 +9,7 @@ import json
 import httpx
 import pytest
 from aiwatch.airflow_api import (
+    LABELS_ASSET_NAME,
     LABELS_ASSET_URI,
     PASSWORDS_FILE,
     AirflowAPI,
@@ -34,7 +35,9 @@ def standin(*, known_asset: bool = True, password: str = "pw", calls: list | Non
         if request.headers.get("authorization") != "Bearer jwt-1":
             return httpx.Response(401, json={"detail": "Not authenticated"})
         if request.url.path == "/api/v2/assets":
-            assets = [{"id": 7, "uri": LABELS_ASSET_URI, "name": "morocco_ai_watch_labels"}] if known_asset else []
+            # As Airflow stores it: the URI normalised with a trailing slash.
+            assets = [{"id": 7, "uri": LABELS_ASSET_URI + "/", "name": LABELS_ASSET_NAME}] if known_asset else []
+            assert request.url.params["name_pattern"] == LABELS_ASSET_NAME
             return httpx.Response(200, json={"assets": assets, "total_entries": len(assets)})
         if request.url.path == "/api/v2/assets/events" and request.method == "POST":
             body = json.loads(request.content)
@@ -65,7 +68,7 @@ def test_enough_labels_update_the_asset_with_a_token_from_the_user_and_password(
 @pytest.mark.parametrize(("transport", "credentials", "expected"), [
     (standin(password="other"), None, "refused admin (HTTP 401: Invalid credentials)"),
     (standin(), Credentials(token="stale"), "refused the token (HTTP 401: Not authenticated)"),
-    (standin(known_asset=False), None, "knows no Asset 'aiwatch://labels': no DAG declaring it has been parsed"),
+    (standin(known_asset=False), None, "knows no Asset 'morocco_ai_watch_labels': no DAG declaring it has been parsed"),
     (httpx.MockTransport(lambda r: httpx.Response(200, text="<html>nginx</html>")), None, "other than JSON"),
     (httpx.MockTransport(lambda r: (_ for _ in ()).throw(httpx.ConnectError("Connection refused"))), None,
      f"Airflow's API at {BASE} is unreachable (ConnectError: Connection refused)"),
@@ -95,3 +98,9 @@ def test_credentials_come_from_the_environment_or_make_ups_passwords_file(tmp_pa
     assert (standalone.username, standalone.password) == ("admin", "s3cret") and PASSWORDS_FILE in standalone.source
     (tmp_path / PASSWORDS_FILE).write_text("{broken", encoding="utf-8")
     assert not credentials_from_env({"AIRFLOW_HOME": str(tmp_path)}).usable
+
+
+def test_the_names_match_the_asset_the_dags_declare():
+    from aiwatch.airflow_bridge import LABELS_ASSET
+
+    assert (LABELS_ASSET.name, LABELS_ASSET.uri.rstrip("/")) == (LABELS_ASSET_NAME, LABELS_ASSET_URI)

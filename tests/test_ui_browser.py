@@ -120,7 +120,7 @@ def airflow_ui(tmp_path_factory, model_registry, chromium):
                AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
                AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin", WATCH_MODEL_DIR=str(model_registry),
                WATCH_DB_URL=f"sqlite:///{tmp / 'watch.db'}", WATCH_ALLOW_PRIVATE_NETWORKS="1",
-               WATCH_DATA_DIR=str(tmp), PATH="/usr/bin:/bin")
+               WATCH_DATA_DIR=str(tmp), WATCH_RETRAIN_MIN_LABELS="1", PATH="/usr/bin:/bin")
     with DevServer(DEMO_SITE) as web, refusing_first_alert() as slack:
         web.add("/broken/feed.xml", Route(status=500, body=b"down"))
         web.add("/hostile/feed.xml", Route(body=HOSTILE_FEED.format(base=web.base_url).encode(),
@@ -148,7 +148,7 @@ def airflow_ui(tmp_path_factory, model_registry, chromium):
     try:
         _wait_healthy(base, log_path)
         password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())["admin"]
-        yield {"base": base, "password": password, "home": home, "log": log_path}
+        yield {"base": base, "password": password, "home": home, "log": log_path, "env": env}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -287,6 +287,53 @@ def test_the_operator_view_in_the_airflow_ui(airflow_ui, browser):
     browser.switch_to.default_content()
     _shot(browser, "model")
 
+    # Review: the unsure and the alerted stories; a ✅ is a label of the logged-in user, and (one label is
+    # enough here: WATCH_RETRAIN_MIN_LABELS=1) an event on the labels Asset through Airflow's own REST API.
+    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='Morocco AI Watch']"))
+    browser.find_element(By.ID, "nav-review").click()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#alerted article.story")))
+    assert browser.find_elements(By.CSS_SELECTOR, "#uncertain article.story")
+    alerted_titles = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#alerted article.story .title")]
+    assert HOSTILE_TITLE in alerted_titles
+    assert browser.execute_script("return document.querySelectorAll('main script').length") == 0
+    story = browser.find_element(By.CSS_SELECTOR, "#uncertain article.story")
+    assert story.find_element(By.CSS_SELECTOR, ".why").text.strip()
+    article_id = int(story.get_attribute("data-article"))
+    story.find_element(By.CSS_SELECTOR, "button.label-yes").click()
+    outcome = story.find_element(By.CSS_SELECTOR, ".outcome")
+    wait.until(lambda _d: outcome.text and not outcome.text.startswith("recording"))
+    assert outcome.text.startswith("✓ relevant: recorded for admin (new).") and "labels Asset updated (event" in outcome.text, \
+        outcome.text
+    assert "admin" in story.find_element(By.CSS_SELECTOR, "ul.labels").text
+    for scheme in ("dark", "light"):
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                                {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+        sizes = browser.execute_script("const d = document.documentElement; return [d.scrollWidth, d.clientWidth,"
+                                       " getComputedStyle(document.body).backgroundColor]")
+        assert sizes[0] <= sizes[1], f"the Review page scrolls sideways in {scheme} mode: {sizes}"
+        assert (sizes[2] == "rgb(255, 255, 255)") == (scheme == "light"), sizes
+    browser.switch_to.default_content()
+    _shot(browser, "review")
+    status, body, _ = _request(f"{base}/api/v2/assets?name_pattern=morocco_ai_watch_labels", token=token)
+    asset_id = json.loads(body)["assets"][0]["id"]
+    status, body, _ = _request(f"{base}/api/v2/assets/events?asset_id={asset_id}", token=token)
+    events = sorted(json.loads(body)["asset_events"], key=lambda e: e["id"])
+    assert status == 200 and [(e["extra"]["source"], e["extra"]["who"], e["extra"]["article_id"]) for e in events] \
+        == [("ui", "admin", article_id)], events
+    # The command-line import asks the same API (user and password from the environment).
+    labels_file = airflow_ui["home"].parent / "labels.csv"
+    labels_file.write_text(f"article_id,label\n{article_id},no\n", encoding="utf-8")
+    imported = subprocess.run(
+        [sys.executable, "-m", "classifiers", "label", "import", str(labels_file), "--who", "amina"],
+        env=dict(airflow_ui["env"], WATCH_AIRFLOW_API_URL=base, WATCH_AIRFLOW_API_USER="admin",
+                 WATCH_AIRFLOW_API_PASSWORD=airflow_ui["password"]),
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert imported.returncode == 0 and "1 new" in imported.stdout, imported.stdout + imported.stderr
+    assert "labels Asset updated (event" in imported.stderr and base in imported.stderr, imported.stderr
+    status, body, _ = _request(f"{base}/api/v2/assets/events?asset_id={asset_id}", token=token)
+    assert [e["extra"]["source"] for e in sorted(json.loads(body)["asset_events"], key=lambda e: e["id"])] \
+        == ["ui", "file"]
+
     # The failing feed's link opens its task instance in the Airflow UI itself (not a UI inside the frame).
     browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='Morocco AI Watch']"))
     browser.find_element(By.ID, "nav-feeds").click()
@@ -305,5 +352,5 @@ def _refresh_readme_screenshots() -> None:
         return
     target = REPO / "docs" / "screenshots"
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("feeds", "events", "model"):
+    for name in ("feeds", "events", "review", "model"):
         shutil.copy2(SCREENSHOTS / f"{name}.png", target / f"{name}.png")

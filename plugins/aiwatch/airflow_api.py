@@ -24,8 +24,9 @@ import httpx
 
 log = logging.getLogger(__name__)
 
-#: The labels Asset's URI (the same as ``airflow_bridge.LABELS_ASSET``; kept here as data so this
-#: module needs no Airflow import).
+#: The labels Asset's name and URI (those of ``airflow_bridge.LABELS_ASSET``; kept here as data so
+#: this module needs no Airflow import, and checked equal by a test).
+LABELS_ASSET_NAME = "morocco_ai_watch_labels"
 LABELS_ASSET_URI = "aiwatch://labels"
 DEFAULT_API_URL = "http://localhost:8080"
 #: What ``airflow standalone`` (``make up``) writes: the simple auth manager's generated passwords.
@@ -133,19 +134,22 @@ class AirflowAPI:
             self._token = str(token)
         return self._token
 
-    def asset_id(self, uri: str) -> int | None:
-        """The id Airflow gave the Asset with ``uri``, or None when no parsed DAG declares it."""
-        found = self._call("GET", "/api/v2/assets", params={"uri_pattern": uri, "limit": 100})
+    def asset_id(self, name: str) -> int | None:
+        """The id Airflow gave the Asset called ``name``, or None when no parsed DAG declares it.
+
+        By name: Airflow 3 identifies an Asset by its name and normalises its URI on parsing
+        (``aiwatch://labels`` is stored as ``aiwatch://labels/``)."""
+        found = self._call("GET", "/api/v2/assets", params={"name_pattern": name, "limit": 100})
         for asset in found.get("assets", []) if isinstance(found, dict) else []:
-            if asset.get("uri") == uri:
+            if asset.get("name") == name:
                 return int(asset["id"])
         return None
 
-    def add_asset_event(self, uri: str, extra: Mapping[str, Any]) -> int:
+    def add_asset_event(self, name: str, extra: Mapping[str, Any]) -> int:
         """Record an event on the Asset (what a task's ``outlets`` does); returns the event's id."""
-        asset = self.asset_id(uri)
+        asset = self.asset_id(name)
         if asset is None:
-            raise ApiError(f"Airflow at {self.base_url} knows no Asset {uri!r}: no DAG declaring it has been "
+            raise ApiError(f"Airflow at {self.base_url} knows no Asset {name!r}: no DAG declaring it has been "
                            "parsed yet (is the dag-processor running on this project's dags/?)")
         found = self._call("POST", "/api/v2/assets/events", json={"asset_id": asset, "extra": dict(extra)})
         return int(found["id"])
@@ -172,7 +176,7 @@ def signal_labels(api: AirflowAPI | None, new_labels: int, newest_model: str | N
                                   "WATCH_AIRFLOW_API_TOKEN, or WATCH_AIRFLOW_API_USER and WATCH_AIRFLOW_API_PASSWORD, "
                                   "or run beside `make up`, whose AIRFLOW_HOME holds them)")
     try:
-        event = api.add_asset_event(LABELS_ASSET_URI, {"new_labels": new_labels, "since_model": newest_model,
+        event = api.add_asset_event(LABELS_ASSET_NAME, {"new_labels": new_labels, "since_model": newest_model,
                                                        **extra})
     except ApiError as exc:
         log.warning("labels Asset not updated: %s", exc)

@@ -524,7 +524,11 @@ def review(store: Store, models_dir: Path, *, limit: int = REVIEW_SIZE, band: fl
     limit, _ = page_bounds(limit, 0)
     live = live_model(models_dir)
     version = live.name if live.name and classification_count(store, live.name) else None
-    unsure, candidates = least_certain(store, live.threshold, limit, version)
+    alerted_ids = store.read(lambda s: set(s.scalars(select(OutboxMessage.article_id).where(
+        OutboxMessage.kind == "alert", OutboxMessage.article_id.is_not(None)))))
+    # Alerted stories have their own section: the unsure list is of the others.
+    unsure, candidates = least_certain(store, live.threshold, limit + len(alerted_ids), version)
+    unsure = [a for a in unsure if a.article_id not in alerted_ids][:limit]
 
     def work(session: Session) -> tuple[list[Any], dict[int, str], dict[int, tuple[float, str, str]],
                                          dict[int, list[LabelRow]]]:

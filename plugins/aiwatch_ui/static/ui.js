@@ -27,7 +27,7 @@ async function requeue(button) {
   }
 }
 
-// A ✅/❌ on the Review page: the label is recorded under the logged-in user; the answer says whether
+// A ✓/✗ on the Review page: the label is recorded under the logged-in user; the answer says whether
 // the labels Asset moved (retraining) or why not. The story stays on the page with its new label.
 async function label(button) {
   const story = button.closest("article.story");
@@ -44,14 +44,14 @@ async function label(button) {
     const body = await response.json().catch(() => ({}));
     if (response.ok) {
       const result = body.result;
-      const mark = result.label ? "✅" : "❌";
-      outcome.textContent = `${mark} recorded for ${result.who} (${result.outcome}). ${body.retraining.message}`;
+      const said = result.label ? "✓ relevant" : "✗ not relevant";
+      outcome.textContent = `${said}: recorded for ${result.who} (${result.outcome}). ${body.retraining.message}`;
       story.dataset.labelled = String(result.label);
       const list = story.querySelector("ul.labels");
       list.querySelectorAll("li.none").forEach((li) => li.remove());
       const item = document.createElement("li");
       item.className = "given " + (result.label ? "yes" : "no");
-      item.textContent = `${mark} ${result.who} (ui, just now)`;
+      item.textContent = `${said}: ${result.who} (ui, just now)`;
       list.appendChild(item);
     } else {
       outcome.textContent = "not recorded: " + (typeof body.detail === "string" ? body.detail : response.status);
