@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from aiwatch.devserver import Route
@@ -327,7 +328,7 @@ def test_events_show_why_each_article_is_there_and_name_outlets_as_slack_does(se
     assert not [a["outlet"] for a in item["articles"] if HOST_LIKE.search(a["outlet"])]
 
     page = client.get("/aiwatch/events")
-    assert page.status_code == 200 and "<th>Why here</th>" in page.text
+    assert page.status_code == 200 and "<th>Why here (grouping)</th>" in page.text
     html = page.text
     assert "<b>same parties" not in html and "&lt;b&gt;same parties&lt;/b&gt; &amp; Mistral AI" in html
     cells = dict(re.findall(r'<tr data-article="(\d+)">(.*?)</tr>', html, re.S))
@@ -337,7 +338,7 @@ def test_events_show_why_each_article_is_there_and_name_outlets_as_slack_does(se
         .replace("'", "&#39;")  # the whole stored reason, escaped, not cut
     assert why["bare"] == "joined event 1: same kind (mou)\nsame date (score 3.0)"
     for name, outlet in (("gnews", "Médias24"), ("desk", "Le Desk"), ("matin", "Le Matin - Économie")):
-        assert f"<td>{outlet}</td>" in cells[str(ids[name])]
+        assert f"<td><bdi>{outlet}</bdi></td>" in cells[str(ids[name])]
     assert host not in re.sub(r'href="[^"]*"', "", html)  # the address is in the article links only
 
 
@@ -488,3 +489,56 @@ def test_review_lists_unsure_and_alerted_stories_and_records_the_users_label(fil
     assert page.status_code == 200 and 'id="nav-review"' in page.text and 'aria-current="page" id="nav-review"' in page.text
     assert page.text.count('class="label-yes"') == len(after["uncertain"]) + len(after["alerted"])
     assert "<script>alert(1)</script>" not in page.text
+
+
+def test_events_show_each_slack_message_as_slack_does_with_its_runs_and_filters(filled, token):
+    """Every message of an event as Slack renders it (the alert, its thread), its channel and its state in
+    words, the runs that composed and delivered it; publication and first-seen dates apart; filters."""
+    run = "manual__2026-01-01T00:00:00+00:00"
+    client = client_for(filled, token=token)
+    data = client.get("/aiwatch/api/events").json()
+    threaded = max(data["items"], key=lambda e: len(e["messages"]))
+    alert, *replies = threaded["messages"]
+    assert alert["kind"] == "alert" and replies and all(m["parent_key"] == alert["key"] for m in replies)
+    assert alert["channel"] == "#morocco-ai-watch"
+    kinds = [b["kind"] for b in alert["preview"]]
+    assert kinds[:2] == ["header", "fields"] and "context" in kinds
+    assert alert["preview"][0]["text"] == threaded["headline"]
+    assert [f[0] for f in alert["preview"][1]["fields"]] == ["Kind", "Date", "Language", "Confidence"]
+    assert any(s["url"] and s["url"].startswith("http") for b in replies[0]["preview"] for s in b["spans"])
+    assert (alert["composed_run_id"], alert["delivery_run_id"]) == (run, run)
+    words = {e["alert_state"]: e["alert"]["state_words"] for e in data["items"]}
+    assert words["sent"] == "sent to Slack" and words["failed"] == "failed (Slack chat.postMessage failed: msg_too_long)"
+    for event in data["items"]:
+        assert event["published_at"] < event["seen_by_monitor"]   # 2025 stories seen by this test run
+        assert all(a["explanation"].strip() for a in event["articles"])
+
+    failed = client.get("/aiwatch/api/events?state=failed").json()
+    assert {e["alert_state"] for e in failed["items"]} == {"failed"} and failed["total"] == 1
+    sent = client.get("/aiwatch/api/events?state=sent").json()
+    assert sent["total"] == data["total"] - 1 and sent["state"] == "sent"
+    assert client.get("/aiwatch/api/events?state=none").json()["total"] == 0
+    assert client.get("/aiwatch/api/events?since=2999-01-01").json()["total"] == 0
+    assert client.get("/aiwatch/api/events?until=2000-01-01").json()["total"] == 0
+    assert client.get("/aiwatch/api/events?since=2000-01-01&until=2999-12-31").json()["total"] == data["total"]
+    assert client.get("/aiwatch/api/events?state=dry-run").status_code == 422
+    assert client.get("/aiwatch/api/events?since=yesterday").status_code == 422
+
+    html = client.get("/aiwatch/events").text
+    counts = re.search(r'<p class="counts" id="alert-counts">(.*?)</p>', html, re.S).group(1)
+    assert "sent to Slack" in counts and ">1 failed<" in counts and "dry_run" not in re.sub(r'"[^"]*"', "", counts)
+    assert html.count('class="slack-preview"') == sum(len(e["messages"]) for e in data["items"])
+    assert '<div class="replies" aria-label="in the alert\'s thread">' in html
+    assert f'href="/dags/morocco_ai_watch/runs/{quote(run, safe="")}"' in html
+    assert "first seen by the monitor" in html and "published 2025-" in html
+    filtered = client.get("/aiwatch/events?state=failed").text
+    assert filtered.count('<section class="event"') == 1 and '<option value="failed" selected>' in filtered
+    assert client.get("/aiwatch/events?since=2999-01-01").text.count('<section class="event"') == 0
+
+
+def test_a_reply_waiting_for_a_failed_alert_says_so():
+    rows = [queries.MessageRow("alert:a", "alert", "failed", "msg_too_long", None, None, None, 1, None,
+                               state_words="failed (msg_too_long)"),
+            queries.MessageRow("reply:b", "followup", "pending", None, None, None, None, 0, None, parent_key="alert:a",
+                               state_words="waiting to be sent")]
+    assert queries._with_parents(rows)[1].state_words == "waiting for its alert (failed (msg_too_long))"

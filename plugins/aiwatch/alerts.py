@@ -417,6 +417,7 @@ def _deliver_one(settings: Settings, store: Store, gateway: SlackGateway | None,
                  row: outbox.OutboxRow, parent: outbox.OutboxRow | None, now: datetime, run_id: str,
                  counts: Counter[str]) -> str:
     """Deliver one message; returns sent | updated | dry_run | failed | unavailable. Raises SlackFatal."""
+    outbox.note_delivery_run(store, row, run_id)
     try:
         blocks.validate_message(row.payload)
     except ValueError as exc:

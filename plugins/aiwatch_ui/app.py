@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field
 from aiwatch_ui import queries
 from aiwatch_ui.airflow_meta import (
     RETRAIN_DAG,
+    WATCH_DAG,
     AirflowMeta,
     DagRunInfo,
     MetadataDB,
@@ -226,9 +227,16 @@ def create_app(deps: Deps | None = None) -> FastAPI:
     @app.get("/api/events", response_model=queries.EventPage, tags=["events"], summary="Partnership events")
     def api_events(_user: Annotated[Any, Depends(api_user)],
                    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 20,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> queries.EventPage:
-        """Recent events, newest coverage first, with their articles and the Slack alert's state."""
-        return queries.events(store(), limit=limit, offset=offset)
+                   offset: Annotated[int, Query(ge=0)] = 0,
+                   state: Annotated[str | None, Query(description=f"the alert's state: one of "
+                                                                  f"{', '.join(queries.EVENT_STATES)}")] = None,
+                   since: Annotated[str | None, Query(description="covered on or after this day (YYYY-MM-DD)")] = None,
+                   until: Annotated[str | None, Query(description="covered on or before this day (YYYY-MM-DD)")] = None,
+                   ) -> queries.EventPage:
+        """Recent events, newest coverage first, with their articles (score, the classifier's explanation,
+        why they were grouped), and every Slack message of the event as Slack shows it (blocks), with its
+        channel, state and the DAG runs that composed and delivered it."""
+        return queries.events(store(), limit=limit, offset=offset, state=state or None, since=since, until=until)
 
     @app.post("/api/outbox/requeue", response_model=queries.RequeueResult, tags=["events"],
               summary="Re-queue a failed Slack message")
@@ -319,10 +327,19 @@ def create_app(deps: Deps | None = None) -> FastAPI:
 
     @app.get("/events", include_in_schema=False)
     def page_events(request: Request, _user: Annotated[Any, Depends(page_user)],
-                    page: Annotated[int, Query(ge=1)] = 1) -> HTMLResponse:
+                    page: Annotated[int, Query(ge=1)] = 1, state: str | None = None, since: str | None = None,
+                    until: str | None = None) -> HTMLResponse:
         size = 20
-        data = queries.events(store(), limit=size, offset=(page - 1) * size)
-        return render("events.html", request, data=data, number=page, size=size)
+        data = queries.events(store(), limit=size, offset=(page - 1) * size, state=state or None, since=since,
+                              until=until)
+        root = _airflow_root(request)
+        runs = {run_id: root + dag_run_path(WATCH_DAG, run_id)
+                for event in data.items for m in event.messages
+                for run_id in (m.composed_run_id, m.delivery_run_id) if run_id}
+        from aiwatch.kinds import KIND_LABELS
+
+        return render("events.html", request, data=data, number=page, size=size, run_urls=runs, kinds=KIND_LABELS,
+                      state_words=queries.STATE_WORDS, kind_words=queries.KIND_WORDS, states=queries.EVENT_STATES)
 
     @app.get("/review", include_in_schema=False)
     def page_review(request: Request, _user: Annotated[Any, Depends(page_user)]) -> HTMLResponse:

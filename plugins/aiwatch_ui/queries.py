@@ -14,7 +14,7 @@ import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +227,8 @@ class EventArticleRow:
     role: str
     published_at: datetime | None
     reason: str  # why the grouping step placed the article in this event, in words (up to 1000 chars)
+    explanation: str = ""  # why the classifier judged it relevant (its newest verdict)
+    seen_at: datetime | None = None  # when the monitor first stored it
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,13 @@ class MessageRow:
     slack_url: str | None
     attempts: int
     sent_at: datetime | None
+    channel: str = ""                 # where it goes, as configured (#morocco-ai-watch)
+    parent_key: str | None = None     # the alert a reply is threaded under, or an update edits
+    created_at: datetime | None = None
+    composed_run_id: str | None = None  # the DAG run whose compose step wrote it
+    delivery_run_id: str | None = None  # the DAG run whose send_alerts last tried it
+    state_words: str = ""             # the state as an operator reads it
+    preview: list[Any] = field(default_factory=list)  # aiwatch.slack.preview.Block: as Slack shows it
 
 
 @dataclass(frozen=True)
@@ -257,6 +266,9 @@ class EventRow:
     alert_state: str  # none | pending | sent | dry_run | failed
     alert: MessageRow | None
     failed: list[MessageRow]  # every failed message of the event (alert, replies, edits): re-queueable
+    messages: list[MessageRow] = field(default_factory=list)  # the alert, then its replies and edits, in order
+    published_at: datetime | None = None  # the earliest publication date of its articles
+    seen_by_monitor: datetime | None = None  # when the monitor first stored one of its articles
 
 
 @dataclass(frozen=True)
@@ -266,6 +278,9 @@ class EventPage:
     limit: int
     offset: int
     alert_counts: dict[str, int]  # outbox messages per state
+    state: str | None = None  # the filters applied
+    since: str | None = None
+    until: str | None = None
 
 
 def slack_url(channel: str | None, ts: str | None) -> str | None:
@@ -275,11 +290,42 @@ def slack_url(channel: str | None, ts: str | None) -> str | None:
     return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
 
-def _message(row: OutboxMessage) -> MessageRow:
+#: Outbox states in an operator's words (the page never shows "9 dry_run").
+STATE_WORDS = {
+    "pending": "waiting to be sent",
+    "sending": "sent, Slack's answer unconfirmed (checked before any retry)",
+    "sent": "sent to Slack",
+    "dry_run": "dry-run: written to the outbox file, not sent (no Slack connection)",
+    "failed": "failed",
+}
+KIND_WORDS = {"alert": "alert", "followup": "reply in the alert's thread", "update": "edit of the alert",
+              "digest": "review digest", "digest_line": "review digest line", "ops": "ops notice"}
+
+
+def state_words(row: OutboxMessage) -> str:
+    """A message's state as a sentence: when it went, why it failed, when it is retried."""
+    words = STATE_WORDS.get(row.state, row.state)
+    if row.state == "failed" and row.last_error:
+        return f"failed ({row.last_error})"
+    if row.state in ("pending", "sending") and row.last_error:
+        retry = f", retried after {row.next_attempt_at:%Y-%m-%d %H:%M} UTC" if row.next_attempt_at else \
+            ", retried by the next send_alerts"
+        return f"{words} (attempt {row.attempts or 0} failed: {row.last_error}{retry})"
+    return words
+
+
+def _message(row: OutboxMessage, with_preview: bool = False) -> MessageRow:
+    preview: list[Any] = []
+    if with_preview:
+        from aiwatch.slack.preview import render
+
+        preview = render(row.payload)
     return MessageRow(key=row.key, kind=row.kind, state=row.state, last_error=row.last_error,
                       slack_channel=row.slack_channel, slack_ts=row.slack_ts,
                       slack_url=slack_url(row.slack_channel, row.slack_ts) if row.state == "sent" else None,
-                      attempts=row.attempts or 0, sent_at=row.sent_at)
+                      attempts=row.attempts or 0, sent_at=row.sent_at, channel=row.channel,
+                      parent_key=row.parent_key, created_at=row.created_at, composed_run_id=row.run_id,
+                      delivery_run_id=row.delivery_run_id, state_words=state_words(row), preview=preview)
 
 
 def _alert_state(alert: MessageRow | None) -> str:
@@ -288,21 +334,69 @@ def _alert_state(alert: MessageRow | None) -> str:
     return "pending" if alert.state == "sending" else alert.state
 
 
-def events(store: Store, *, limit: int = 20, offset: int = 0) -> EventPage:
-    """Recent events (newest coverage first), each with its articles and the state of its Slack alert."""
+EVENT_STATES = ("none", "pending", "sent", "dry_run", "failed")
+
+
+def _with_parents(rows: list[MessageRow]) -> list[MessageRow]:
+    """A reply or edit waits for its alert: say so instead of a bare "waiting to be sent"."""
+    from dataclasses import replace
+
+    by_key = {m.key: m for m in rows}
+    out = []
+    for m in rows:
+        parent = by_key.get(m.parent_key or "")
+        if m.state == "pending" and parent is not None and parent.state not in ("sent", "dry_run"):
+            m = replace(m, state_words=f"waiting for its alert ({parent.state_words})")
+        out.append(m)
+    return out
+
+
+def _day(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    raise QueryError(f"{name} must be a date like 2026-01-31, got {value!r}")
+
+
+def events(store: Store, *, limit: int = 20, offset: int = 0, state: str | None = None, since: str | None = None,
+           until: str | None = None) -> EventPage:
+    """Recent events (newest coverage first), each with its articles, its Slack messages as Slack shows
+    them and the state of its alert. ``state`` keeps the events whose alert is in that state (``none``:
+    no alert); ``since``/``until`` (dates, inclusive) keep the events covered on those days."""
     limit, offset = page_bounds(limit, offset)
+    if state is not None and state not in EVENT_STATES:
+        raise QueryError(f"state must be one of {', '.join(EVENT_STATES)}, got {state!r}")
+    start, end = _day(since, "since"), _day(until, "until")
 
     def work(session: Session) -> EventPage:
         from aiwatch.store.events import outlet_name
 
-        total = session.scalar(select(func.count()).select_from(Event)) or 0
-        page = list(session.scalars(select(Event).order_by(Event.last_seen.desc(), Event.id.desc())
+        query = select(Event)
+        if state is not None:
+            alerts = select(OutboxMessage.event_id).where(OutboxMessage.kind == "alert",
+                                                          OutboxMessage.event_id.is_not(None))
+            if state == "none":
+                query = query.where(Event.id.not_in(alerts))
+            else:
+                states = ("pending", "sending") if state == "pending" else (state,)
+                query = query.where(Event.id.in_(alerts.where(OutboxMessage.state.in_(states))))
+        if start is not None:
+            query = query.where(Event.last_seen >= start)
+        if end is not None:
+            query = query.where(Event.first_seen < end + timedelta(days=1))
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        page = list(session.scalars(query.order_by(Event.last_seen.desc(), Event.id.desc())
                                     .limit(limit).offset(offset)))
         ids = [e.id for e in page]
         members: dict[int, list[Any]] = defaultdict(list)
         sizes: dict[int, tuple[int, int]] = {}
         messages: dict[int, list[OutboxMessage]] = defaultdict(list)
-        scores: dict[int, tuple[float, str]] = {}
+        scores: dict[int, tuple[float, str, str]] = {}
+        dates: dict[int, tuple[datetime | None, datetime | None]] = {}
         if ids:
             # Outlets counted by name, as the alert counts them (two feeds of one outlet are one).
             named: dict[int, set[str]] = defaultdict(set)
@@ -325,7 +419,7 @@ def events(store: Store, *, limit: int = 20, offset: int = 0) -> EventPage:
             for row in session.execute(
                     select(ranked.c.event_id, ranked.c.role, ranked.c.reason, Article.id, Article.title, Article.url,
                            Article.outlet, Article.site_name, Article.feed, Article.lang, Article.published_at,
-                           Article.source_name, FeedState.title.label("feed_title"),
+                           Article.created_at, Article.source_name, FeedState.title.label("feed_title"),
                            FeedState.display_name.label("feed_display"))
                     .join(Article, Article.id == ranked.c.article_id)
                     .outerjoin(FeedState, FeedState.name == Article.feed)
@@ -335,10 +429,16 @@ def events(store: Store, *, limit: int = 20, offset: int = 0) -> EventPage:
             if article_ids:
                 # The newest verdict per article (a new model re-scores articles; the latest is the one in force).
                 for cls in session.execute(select(Classification.article_id, Classification.score,
-                                                  Classification.model_version)
+                                                  Classification.model_version, Classification.explanation)
                                            .where(Classification.article_id.in_(article_ids))
                                            .order_by(Classification.at, Classification.id)):
-                    scores[cls.article_id] = (float(cls.score), cls.model_version)
+                    scores[cls.article_id] = (float(cls.score), cls.model_version, cls.explanation or "")
+            # The dates over all of an event's articles (not only the ones listed).
+            for row in session.execute(
+                    select(EventArticle.event_id, func.min(Article.published_at), func.min(Article.created_at))
+                    .join(Article, Article.id == EventArticle.article_id)
+                    .where(EventArticle.event_id.in_(ids)).group_by(EventArticle.event_id)):
+                dates[row[0]] = (row[1], row[2])
             for message in session.scalars(select(OutboxMessage).where(OutboxMessage.event_id.in_(ids))
                                            .order_by(OutboxMessage.id)):
                 messages[message.event_id].append(message)
@@ -349,20 +449,24 @@ def events(store: Store, *, limit: int = 20, offset: int = 0) -> EventPage:
                                     # Named as the Slack alerts name it (aiwatch.store.events.event_outlets).
                                     outlet=outlet_name(r.site_name, r.outlet, r.feed, source_name=r.source_name,
                                                        feed_title=r.feed_title, feed_display=r.feed_display),
-                                    lang=r.lang, score=scores.get(r.id, (None, None))[0],
-                                    model_version=scores.get(r.id, (None, None))[1], role=r.role,
-                                    published_at=r.published_at, reason=r.reason or "")
+                                    lang=r.lang, score=scores.get(r.id, (None, None, ""))[0],
+                                    model_version=scores.get(r.id, (None, None, ""))[1], role=r.role,
+                                    published_at=r.published_at, reason=r.reason or "",
+                                    explanation=scores.get(r.id, (None, None, ""))[2], seen_at=r.created_at)
                     for r in members.get(event.id, [])]
-            event_messages = [_message(m) for m in messages.get(event.id, [])]
+            event_messages = _with_parents([_message(m, with_preview=True) for m in messages.get(event.id, [])])
             alert = next((m for m in event_messages if m.kind == "alert"), None)
             count, outlets = sizes.get(event.id, (0, 0))
+            published, seen = dates.get(event.id, (None, None))
             items.append(EventRow(id=event.id, headline=event.headline, kind=event.kind,
                                   partners=list(event.partners or []), moroccan=list(event.moroccan or []),
                                   first_seen=event.first_seen, last_seen=event.last_seen, article_count=count,
                                   outlets=outlets, articles=rows, alert_state=_alert_state(alert), alert=alert,
-                                  failed=[m for m in event_messages if m.state == "failed"]))
+                                  failed=[m for m in event_messages if m.state == "failed"],
+                                  messages=event_messages, published_at=published, seen_by_monitor=seen))
         counts = dict(session.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).all())
-        return EventPage(items=items, total=total, limit=limit, offset=offset, alert_counts=counts)
+        return EventPage(items=items, total=total, limit=limit, offset=offset, alert_counts=counts, state=state,
+                         since=since or None, until=until or None)
 
     return store.read(work)
 

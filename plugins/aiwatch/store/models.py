@@ -277,5 +277,6 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    run_id: Mapped[str | None] = mapped_column(String(250))
+    run_id: Mapped[str | None] = mapped_column(String(250))  # the run that composed it
+    delivery_run_id: Mapped[str | None] = mapped_column(String(250))  # the run that last tried to deliver it
     feedback_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -143,6 +143,11 @@ def _update(store: Store, message_id: int, **values: Any) -> None:
     store.write(work)
 
 
+def note_delivery_run(store: Store, row: OutboxRow, run_id: str) -> None:
+    """The run now trying to deliver the message (the operator's view links to it)."""
+    _update(store, row.id, delivery_run_id=run_id[:250])
+
+
 def mark_sending(store: Store, row: OutboxRow) -> None:
     """Recorded *before* the post: if we die now, the next attempt reconciles instead of re-posting."""
     _update(store, row.id, state="sending", attempts=row.attempts + 1)
