@@ -17,21 +17,58 @@ from classifiers.data import DATA_DIR, load_labelled
 from classifiers.evaluate import evaluate, plot
 
 VALIDATION_FILE = DATA_DIR / "validation.jsonl"
+#: A version's evaluation on the validation split, kept in its directory (the Model page reads it).
+VALIDATION_RESULT = "validation.json"
 TOLERANCE = 0.0  # "not worse": equal is fine, any drop is not
 
 
-def compare(candidate: str, root: Path, validation: Path = VALIDATION_FILE) -> dict[str, Any]:
+def _file_hash(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def store_validation(version_dir: Path, model: Any | None = None, validation: Path = VALIDATION_FILE
+                     ) -> dict[str, Any] | None:
+    """Evaluate a version on the validation split and keep the result (metrics, per language and
+    category, the misclassified items with their explanations, plots) as ``validation.json`` in its
+    directory; None when there is no validation file. Kept with the version, so the figures shown
+    later are the ones of that model on that file (its hash is stored with them)."""
+    if not validation.is_file():
+        return None
+    if model is None:
+        model, _ = registry.load(version_dir)
     rows, _ = load_labelled([validation])
-    model, _ = registry.load(root / candidate)
     result, labels, scores = evaluate(model, rows)
-    result["plots"] = plot(labels, scores, model.threshold, root / candidate, "validation",
-                           f"({candidate} on the validation split)")
+    result["plots"] = {k: Path(v).name for k, v in plot(labels, scores, model.threshold, version_dir, "validation",
+                                                        f"({version_dir.name} on the validation split)").items()}
+    result["validation_file"] = validation.name
+    result["validation_hash"] = _file_hash(validation)
+    (version_dir / VALIDATION_RESULT).write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    return result
+
+
+def stored_validation(version_dir: Path, validation: Path = VALIDATION_FILE) -> dict[str, Any] | None:
+    """The version's kept evaluation when it was made on this very validation file, else None."""
+    try:
+        found = json.loads((version_dir / VALIDATION_RESULT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not validation.is_file() or found.get("validation_hash") != _file_hash(validation):
+        return None
+    return found
+
+
+def compare(candidate: str, root: Path, validation: Path = VALIDATION_FILE) -> dict[str, Any]:
+    result = stored_validation(root / candidate, validation) or store_validation(root / candidate, None, validation)
+    if result is None:
+        raise registry.ModelError(f"no validation file {validation}: cannot compare {candidate} with the live model")
     comparison: dict[str, Any] = {"candidate": candidate, "candidate_metrics": result, "validation_file": str(validation)}
     live = registry.live_name(root)
     comparison["live"] = live
     if live and live != candidate:
-        live_model, _ = registry.load(root / live)
-        comparison["live_metrics"], _, _ = evaluate(live_model, rows)
+        comparison["live_metrics"] = stored_validation(root / live, validation) \
+            or store_validation(root / live, None, validation)
     return comparison
 
 

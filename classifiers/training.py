@@ -64,8 +64,13 @@ def train_version(extra_files: list[Path] | None = None, *, db_url: str | None =
     if oof is not None:
         plot(np.asarray(oof["labels"]), np.asarray(oof["scores"]), model.threshold, version.path, "cv",
              f"(cross-validated, {version.name})")
-    log.info("trained %s on %d items in %.0fs: CV precision %.3f recall %.3f F1 %.3f", version.name, len(rows),
-             seconds, report["cv"]["precision"], report["cv"]["recall"], report["cv"]["f1"])
+    from classifiers.promotion import store_validation
+
+    validation = store_validation(version.path, model)
+    log.info("trained %s on %d items in %.0fs: CV precision %.3f recall %.3f F1 %.3f%s", version.name, len(rows),
+             seconds, report["cv"]["precision"], report["cv"]["recall"], report["cv"]["f1"],
+             f"; validation precision {validation['precision']:.3f} recall {validation['recall']:.3f} "
+             f"F1 {validation['f1']:.3f}" if validation else "")
     return version, report
 
 

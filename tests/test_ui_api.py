@@ -240,7 +240,16 @@ def test_model_api_lists_versions_plots_labels_and_the_last_retraining(filled, t
     assert model["live"] == "v0001" and [v["name"] for v in model["versions"]] == ["v0001"]
     version = model["versions"][0]
     assert version["live"] and 0.5 < version["metrics"]["f1"] <= 1 and version["threshold"] > 0
-    assert version["plots"] == ["cv.confusion.png", "cv.pr_curve.png"]
+    assert version["plots"] == ["cv.confusion.png", "cv.pr_curve.png", "validation.confusion.png",
+                                "validation.pr_curve.png"]
+    # The validation split's evaluation is kept with the version at training: figures, per language,
+    # per category, and the misclassified items with the model's explanation.
+    assert 0.5 < version["validation"]["f1"] <= 1 and version["validation"]["n"] >= 200
+    evaluation = version["evaluation"]
+    assert set(evaluation["per_language"]) == {"fr", "en", "ar", "es"}
+    assert evaluation["by_category"]
+    assert len(evaluation["misclassified"]) == min(evaluation["misclassified_total"], queries.MISCLASSIFIED_SHOWN)
+    assert all(item["explanation"] for item in evaluation["misclassified"])
     assert model["labels_total"] == 2 and model["labels_since_training"] == 1
     assert data["retrain_last_run"]["state"] == "success"
     assert data["retrain_run_url"] == "/dags/retrain_classifier/runs/asset_triggered__2026-01-02T00%3A00%3A00%2B00%3A00"
@@ -251,6 +260,41 @@ def test_model_api_lists_versions_plots_labels_and_the_last_retraining(filled, t
     assert client.get("/aiwatch/api/model/versions/v0001/plots/meta.json").status_code == 404
     page = client.get("/aiwatch/model").text
     assert "v0001" in page and "asset_triggered__2026-01-02" in page and 'id="labels-since">1 ' in page
+    assert "Live model v0001 on the validation split" in page and 'id="validation-figures"' in page
+    assert re.search(r'<td class="when">\d{4}-\d\d-\d\d \d\d:\d\d UTC</td>', page)   # not an ISO string
+    assert 'id="last-retraining"' not in page   # no retraining decided yet
+
+
+def test_model_page_shows_the_last_retraining_beside_the_live_model(filled, token, tmp_path):
+    """A candidate kept back: its figures and the live model's side by side, with the decision's words."""
+    import json
+    import shutil
+
+    models = tmp_path / "models"
+    shutil.copytree(filled.models, models)
+    shutil.copytree(models / "v0001", models / "v0002")
+    meta = json.loads((models / "v0002" / "meta.json").read_text(encoding="utf-8"))
+    meta.update(version="v0002", created_at="2099-01-01T00:00:00+00:00")
+    (models / "v0002" / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    (models / "v0002" / "validation.json").unlink()
+    candidate = {"n": 240, "precision": 0.9688, "recall": 0.9, "f1": 0.9331, "average_precision": 0.97,
+                 "per_language": {"fr": {"n": 60, "precision": 1.0, "recall": 0.9, "f1": 0.947}}, "misclassified": []}
+    live = {"n": 240, "precision": 0.9692, "recall": 0.95, "f1": 0.9595, "average_precision": 0.98}
+    (models / "v0002" / "promotion.json").write_text(json.dumps(
+        {"candidate": "v0002", "live": "v0001", "candidate_metrics": candidate, "live_metrics": live,
+         "promoted": False, "reason": "precision 0.9688 < live 0.9692, F1 0.9331 < live 0.9595"}), encoding="utf-8")
+    client = client_for(filled.with_(model_dir=models), token=token)
+    model = client.get("/aiwatch/api/model").json()["model"]
+    assert model["last_decision"] == "v0002"
+    v2 = next(v for v in model["versions"] if v["name"] == "v0002")
+    assert v2["validation"]["precision"] == 0.9688 and v2["promotion"]["live_metrics"]["f1"] == 0.9595
+    page = client.get("/aiwatch/model").text
+    section = re.search(r'<section id="last-retraining">(.*?)</section>', page, re.S).group(1)
+    assert "candidate v0002 beside the live model v0001" in section and "kept back" in section
+    assert "precision 0.9688 &lt; live 0.9692" in section
+    rows = re.findall(r"<tr><th scope=\"row\">(.*?)</th>(.*?)</tr>", section, re.S)
+    assert [name for name, _ in rows] == ["candidate v0002", "live v0001"]
+    assert "0.969" in rows[0][1] and "0.933" in rows[0][1] and "0.960" in rows[1][1]
 
 
 def test_pages_escape_every_value_from_a_feed(filled, token):

@@ -275,8 +275,9 @@ def test_the_operator_view_in_the_airflow_ui(airflow_ui, browser):
     wait.until(ec.presence_of_element_located((By.ID, "versions")))
     assert browser.find_element(By.ID, "live").text == "v0001"
     assert "live" in browser.find_element(By.CSS_SELECTOR, "tr[data-version='v0001']").text
-    images = browser.find_elements(By.CSS_SELECTOR, "section.plots img")
-    assert len(images) == 2
+    images = browser.find_elements(By.CSS_SELECTOR, "#live-evaluation .plots img")
+    assert len(images) == 4   # validation and cross-validated: PR curve and confusion matrix each
+    assert browser.find_element(By.CSS_SELECTOR, "#validation-figures").text.count("\n") >= 2  # all + languages
     for image in images:
         browser.execute_script("arguments[0].scrollIntoView()", image)
         wait.until(lambda d, img=image: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth",

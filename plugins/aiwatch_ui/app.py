@@ -310,7 +310,7 @@ def create_app(deps: Deps | None = None) -> FastAPI:
     def render(name: str, request: Request, **context: Any) -> HTMLResponse:
         settings = deps.settings()
         html = _TEMPLATES.get_template(name).render(request=request, page=name.split(".")[0],
-                                                    csrf_header=CSRF_HEADER, fmt=_fmt, pct=_pct,
+                                                    csrf_header=CSRF_HEADER, fmt=_fmt, pct=_pct, when=_when,
                                                     where=_data_lives(settings), **context)
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
@@ -386,6 +386,20 @@ def _migrated(url: str) -> Store:
 
 def _fmt(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "never"
+
+
+def _when(value: str | datetime | None) -> str:
+    """An ISO time from a file (a version's created_at) as the pages write times; the raw text when
+    it is not one."""
+    if isinstance(value, datetime):
+        return _fmt(value)
+    if not value:
+        return "–"
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return _fmt(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
 
 
 def _pct(value: float | None) -> str:

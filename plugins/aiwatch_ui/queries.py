@@ -497,10 +497,13 @@ class VersionRow:
     created_at: str | None
     threshold: float | None
     metrics: dict[str, Any]  # cross-validated (from training)
-    validation: dict[str, Any] | None  # on the validation split (from the retraining comparison)
-    promotion: dict[str, Any] | None  # {"promoted", "reason"} when the retraining DAG decided
+    validation: dict[str, Any] | None  # on the validation split (kept at training, else the retraining's)
+    promotion: dict[str, Any] | None  # {"promoted", "reason", "live", "candidate", "live_metrics"} of the retraining
     data_counts: dict[str, Any]
     plots: list[str]  # PNG file names in the version directory
+    #: The validation split in detail: {"per_language": {lang: metrics}, "by_category": {category: counts},
+    #: "misclassified": [{title, lang, label, score, category, explanation}]}.
+    evaluation: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -511,6 +514,8 @@ class ModelView:
     newest: str | None
     labels_total: int
     labels_since_training: int
+    #: The newest retraining decision (a version with promotion.json): the candidate beside the live model.
+    last_decision: str | None = None
 
 
 _METRIC_KEYS = ("precision", "recall", "f1", "average_precision", "n", "positives", "threshold")
@@ -522,26 +527,37 @@ def _metrics(raw: dict[str, Any] | None) -> dict[str, Any]:
 
 def model_view(models_dir: Path, store: Store) -> ModelView:
     """The registry's versions (newest first), which is live, and the labels gathered since the newest one."""
+    from classifiers.promotion import VALIDATION_RESULT
     from classifiers.registry import versions as registry_versions
 
     found = registry_versions(models_dir)
     rows = []
+    decided: list[tuple[str, str]] = []
     for version in found:
         promotion = None
         validation = None
+        evaluation = None
+        kept = _json_file(version.path / VALIDATION_RESULT)
+        if isinstance(kept, dict):
+            validation, evaluation = _metrics(kept), _evaluation(kept)
         decision_file = version.path / "promotion.json"
         if decision_file.is_file():
-            try:
-                decision = json.loads(decision_file.read_text(encoding="utf-8"))
-                promotion = {"promoted": bool(decision.get("promoted")), "reason": str(decision.get("reason", ""))}
-                validation = _metrics(decision.get("candidate_metrics"))
-            except (OSError, json.JSONDecodeError) as exc:
-                promotion = {"promoted": False, "reason": f"promotion.json unreadable: {exc}"}
+            decision = _json_file(decision_file)
+            if isinstance(decision, dict):
+                promotion = {"promoted": bool(decision.get("promoted")), "reason": str(decision.get("reason", "")),
+                             "live": decision.get("live"), "candidate": _metrics(decision.get("candidate_metrics")),
+                             "live_metrics": _metrics(decision.get("live_metrics")) or None}
+                if validation is None:
+                    validation = promotion["candidate"]
+                    evaluation = _evaluation(decision.get("candidate_metrics") or {})
+                decided.append((str(version.meta.get("created_at") or ""), version.name))
+            else:
+                promotion = {"promoted": False, "reason": f"promotion.json unreadable: {decision}"}
         rows.append(VersionRow(
             name=version.name, live=version.live, created_at=version.meta.get("created_at"),
             threshold=version.meta.get("threshold"), metrics=_metrics(version.meta.get("metrics")),
-            validation=validation, promotion=promotion, data_counts=dict(version.meta.get("data_counts") or {}),
-            plots=sorted(p.name for p in version.path.glob("*.png") if _PLOT_RE.match(p.name))))
+            validation=validation or None, promotion=promotion, data_counts=dict(version.meta.get("data_counts") or {}),
+            plots=sorted(p.name for p in version.path.glob("*.png") if _PLOT_RE.match(p.name)), evaluation=evaluation))
     rows.reverse()
     dated = [v for v in found if v.meta.get("created_at")]
     newest = max(dated, key=lambda v: v.meta["created_at"]) if dated else None
@@ -556,7 +572,29 @@ def model_view(models_dir: Path, store: Store) -> ModelView:
 
     total, fresh = store.read(work)
     return ModelView(registry=str(models_dir), live=next((v.name for v in found if v.live), None), versions=rows,
-                     newest=newest.name if newest else None, labels_total=total, labels_since_training=fresh)
+                     newest=newest.name if newest else None, labels_total=total, labels_since_training=fresh,
+                     last_decision=max(decided)[1] if decided else None)
+
+
+#: Misclassified validation items shown per version (the worst first, as evaluate sorts them).
+MISCLASSIFIED_SHOWN = 40
+
+
+def _json_file(path: Path) -> Any:
+    """A JSON file's content, None when absent, or the error's words when unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        return f"{path.name}: {exc}"
+
+
+def _evaluation(result: dict[str, Any]) -> dict[str, Any]:
+    return {"per_language": {k: _metrics(v) for k, v in (result.get("per_language") or {}).items()},
+            "by_category": dict(result.get("by_category") or {}),
+            "misclassified": list(result.get("misclassified") or [])[:MISCLASSIFIED_SHOWN],
+            "misclassified_total": len(result.get("misclassified") or [])}
 
 
 def plot_path(models_dir: Path, version: str, name: str) -> Path:
