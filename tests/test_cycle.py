@@ -280,3 +280,35 @@ def test_whole_cycle_on_the_postgresql_store(settings, demo_server, postgres_url
     assert first.relevant >= 3 and not first.missing_steps
     second = cycle.run_cycle(pg)
     assert (second.feeds_unchanged, second.new_articles, second.classified) == (2, 0, 0)
+
+
+def test_poll_now_lifts_the_feeds_back_off_once_and_a_paused_feed_is_left_out(settings, server):
+    """An operator's "poll now" polls a feed in back-off on the next run (a host's Retry-After still
+    holds); the poll serves the request, so the back-off applies again after it. A paused feed is not
+    handed to the mapper at all."""
+    from aiwatch.store import repo
+
+    server.add("/x.xml", status=500)
+    feed = Feed("x", server.url("/x.xml"))
+    write_feeds(settings, [{"name": "x", "url": feed.url}, {"name": "z", "url": server.url("/z.xml")}])
+    cycle.prepare(settings)
+    slow = settings.with_(feed_backoff_base_s=3600.0)
+    for run in ("r1", "r2"):     # the first back-off step is zero: two failures start a delay
+        with pytest.raises(cycle.FeedFailed):
+            cycle.poll_feed(slow, feed, run)
+    with pytest.raises(cycle.FeedSkipped, match="in back-off"):
+        cycle.poll_feed(slow, feed, "r3")
+    store = cycle.open_store(settings)
+    assert repo.request_poll(store, "x", datetime.now(UTC) + timedelta(seconds=1))
+    hits = server.hits["/x.xml"]
+    with pytest.raises(cycle.FeedFailed):
+        cycle.poll_feed(slow, feed, "r4", now=datetime.now(UTC) + timedelta(seconds=2))
+    assert server.hits["/x.xml"] == hits + 1
+    with pytest.raises(cycle.FeedSkipped, match="in back-off"):
+        cycle.poll_feed(slow, feed, "r5", now=datetime.now(UTC) + timedelta(seconds=3))
+
+    assert repo.set_paused(store, "z", True, "amina")
+    assert [f.name for f in cycle.prepare(settings)] == ["x"]
+    assert repo.set_paused(store, "z", False, "amina")
+    assert [f.name for f in cycle.prepare(settings)] == ["x", "z"]
+    assert not repo.set_paused(store, "ghost", True, "amina") and not repo.request_poll(store, "ghost")

@@ -144,7 +144,7 @@ def test_feeds_api_reports_health_errors_in_words_and_links_the_failing_poll(fil
     data = client.get("/aiwatch/api/feeds").json()
     by_name = {f["name"]: f for f in data["items"]}
     assert set(by_name) == {"atlas-tech", "maghreb-wire", "akhbar-raqmiya", "broken", "hostile"}
-    assert data["total"] == 5 and data["counts"] == {"failing": 1, "stale": 0, "ok": 4}
+    assert data["total"] == 5 and data["counts"] == {"failing": 1, "stale": 0, "ok": 4, "paused": 0}
     broken = by_name["broken"]
     assert data["items"][0]["name"] == "broken"  # default sort: failing first
     assert broken["status"] == "failing" and broken["consecutive_failures"] == 1
@@ -586,3 +586,69 @@ def test_a_reply_waiting_for_a_failed_alert_says_so():
             queries.MessageRow("reply:b", "followup", "pending", None, None, None, None, 0, None, parent_key="alert:a",
                                state_words="waiting to be sent")]
     assert queries._with_parents(rows)[1].state_words == "waiting for its alert (failed (msg_too_long))"
+
+
+
+def test_feed_history_next_poll_pause_and_poll_now(filled, token, monkeypatch):
+    """Feed health over time (the latest polls as a strip, last polled, when it will really be polled
+    next), and the operator's actions: pause (prepare leaves the feed out) and poll now (the back-off
+    is lifted and a run is queued through Airflow's API with the user's session)."""
+    from aiwatch import cycle
+    from aiwatch.airflow_api import AirflowAPI
+
+    client = client_for(filled.with_(schedule="*/20 * * * *"), token=token)
+    feeds = {f["name"]: f for f in client.get("/aiwatch/api/feeds").json()["items"]}
+    broken, wire = feeds["broken"], feeds["maghreb-wire"]
+    assert [m["status"] for m in broken["history"]] == ["failed"]
+    assert broken["history"][0]["detail"] == "the server answered HTTP 500 (Internal Server Error)"
+    assert [m["status"] for m in wire["history"]] == ["ok"] and wire["history"][0]["detail"] == "ok, 5 new"
+    assert wire["last_polled_at"] and wire["next_poll_at"] and wire["next_poll_note"] == "the next scheduled run"
+    assert datetime.fromisoformat(wire["next_poll_at"]).minute % 20 == 0
+    assert datetime.fromisoformat(broken["next_poll_at"]) >= datetime.fromisoformat(broken["next_attempt_at"])
+
+    headers = {CSRF_HEADER: "1"}
+    assert client.post("/aiwatch/api/feeds/broken/pause", json={"paused": True}).status_code == 403
+    assert client.post("/aiwatch/api/feeds/nope/pause", json={"paused": True}, headers=headers).status_code == 404
+    done = client.post("/aiwatch/api/feeds/broken/pause", json={"paused": True}, headers=headers).json()
+    assert done == {"feed": "broken", "done": True, "message": "broken paused by admin: not polled until resumed",
+                    "run_id": None}
+    paused = {f["name"]: f for f in client.get("/aiwatch/api/feeds").json()["items"]}["broken"]
+    assert paused["paused_by"] == "admin" and paused["next_poll_at"] is None
+    assert "broken" not in [f.name for f in cycle.prepare(filled)]          # the cycle leaves it out
+    assert "paused" in client.get("/aiwatch/feeds").text
+    client.post("/aiwatch/api/feeds/broken/pause", json={"paused": False}, headers=headers)
+    assert "broken" in [f.name for f in cycle.prepare(filled)]
+
+    # Poll now: the run is queued through Airflow's API as the user (a stand-in records the call).
+    calls = []
+
+    def trigger(self, dag_id, note=""):
+        calls.append((self.base_url, self.credentials.token, dag_id, note))
+        return "manual__now", False
+
+    monkeypatch.setattr(AirflowAPI, "trigger_dag", trigger)
+    assert client.post("/aiwatch/api/feeds/broken/poll", json={}).status_code == 403
+    polled = client.post("/aiwatch/api/feeds/broken/poll", json={}, headers=headers).json()
+    assert polled["done"] and polled["run_id"] == "manual__now" and "back-off or not" in polled["message"]
+    assert calls == [("http://127.0.0.1", token, "morocco_ai_watch", "poll now: feed broken, asked by admin")]
+    again = {f["name"]: f for f in client.get("/aiwatch/api/feeds").json()["items"]}["broken"]
+    assert again["poll_requested_at"] and again["next_poll_note"] == "the next scheduled run (poll now requested)"
+    # ... and the next poll ignores the back-off, once.
+    from aiwatch.store import Store, repo
+
+    snapshot = repo.feed_snapshot(Store(filled.db_url), "broken")
+    assert snapshot.poll_requested and snapshot.next_attempt_at is not None
+
+
+def test_the_next_poll_is_the_first_scheduled_run_after_the_back_off():
+    now, until = datetime(2026, 1, 1, 10, 5, tzinfo=UTC), datetime(2026, 1, 1, 10, 50, tzinfo=UTC)
+    every20 = "*/20 * * * *"
+    assert queries.next_poll(every20, now, None, False, False) == (datetime(2026, 1, 1, 10, 20, tzinfo=UTC),
+                                                                   "the next scheduled run")
+    at, note = queries.next_poll(every20, now, until, False, False)
+    assert at == datetime(2026, 1, 1, 11, 0, tzinfo=UTC) and note == \
+        "the first scheduled run after its back-off ends (10:50 UTC)"
+    assert queries.next_poll(every20, now, until, False, True)[0] == datetime(2026, 1, 1, 10, 20, tzinfo=UTC)
+    assert queries.next_poll(every20, now, until, True, False) == (None, "paused: not polled until resumed")
+    assert queries.next_poll(None, now, None, False, False)[0] is None
+    assert queries.next_poll("not a cron", now, None, False, False)[1].startswith("schedule 'not a cron' unreadable")

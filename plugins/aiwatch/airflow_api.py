@@ -155,6 +155,19 @@ class AirflowAPI:
         return int(found["id"])
 
 
+    def trigger_dag(self, dag_id: str, note: str = "") -> tuple[str, bool]:
+        """Queue a run of ``dag_id`` now (what the UI's trigger button does); returns its run id and
+        whether the DAG is paused (a paused DAG's run waits until it is unpaused)."""
+        from urllib.parse import quote
+
+        dag = self._call("GET", f"/api/v2/dags/{quote(dag_id, safe='')}")
+        body: dict[str, Any] = {"logical_date": None}
+        if note:
+            body["note"] = note[:1000]
+        run = self._call("POST", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns", json=body)
+        return str(run.get("dag_run_id")), bool(dag.get("is_paused")) if isinstance(dag, dict) else False
+
+
 def _detail(response: httpx.Response) -> str:
     try:
         detail = response.json().get("detail")

@@ -92,9 +92,16 @@ def prepare(settings: Settings) -> list[Feed]:
     store.check()
     upgrade(store)
     repo.sync_feeds(store, feeds)
-    log.info("cycle prepared: %d feeds from %s, store %s", len(feeds), settings.feeds_file,
-             store.engine.url.render_as_string(hide_password=True))
-    return feeds
+    paused = repo.paused_feeds(store)
+    for feed in feeds:
+        if feed.name in paused:
+            since, who = paused[feed.name]
+            log.info("feed=%s paused by %s since %s: not polled until resumed in the Feeds view", feed.name,
+                     who or "an operator", since.isoformat(timespec="minutes"))
+    active = [feed for feed in feeds if feed.name not in paused]
+    log.info("cycle prepared: %d feeds from %s (%d paused), store %s", len(active), settings.feeds_file,
+             len(feeds) - len(active), store.engine.url.render_as_string(hide_password=True))
+    return active
 
 
 def feed_named(settings: Settings, name: str) -> Feed:
@@ -137,7 +144,7 @@ def _poll_feed(settings: Settings, feed: Feed, run_id: str, now: datetime, fetch
                ) -> dict[str, Any]:
     store = open_store(settings)
     snapshot = repo.feed_snapshot(store, feed.name)
-    if snapshot and snapshot.next_attempt_at and snapshot.next_attempt_at > now:
+    if snapshot and snapshot.next_attempt_at and snapshot.next_attempt_at > now and not snapshot.poll_requested:
         reason = (f"feed={feed.name} in back-off after {snapshot.consecutive_failures} failures; next attempt "
                   f"{snapshot.next_attempt_at.isoformat(timespec='seconds')} (last error: {snapshot.last_error})")
         repo.record_skip(store, run_id, feed, reason, now)

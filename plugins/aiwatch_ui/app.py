@@ -95,6 +95,18 @@ class LabelOut:
     retraining: RetrainingOut
 
 
+class PauseIn(BaseModel):
+    paused: bool = Field(description="true pauses the feed (prepare leaves it out), false resumes it")
+
+
+@dataclass(frozen=True)
+class FeedActionOut:
+    feed: str
+    done: bool
+    message: str
+    run_id: str | None = None
+
+
 class RequeueIn(BaseModel):
     key: str = Field(min_length=1, max_length=255, description="the outbox key of a failed message")
 
@@ -191,7 +203,8 @@ def create_app(deps: Deps | None = None) -> FastAPI:
     # -- data, shared by the API and the pages ------------------------------------------------
 
     def feeds_data(request: Request, sort: str, desc: bool, limit: int, offset: int) -> FeedsOut:
-        page = queries.feeds(store(), deps.now(), sort=sort, descending=desc, limit=limit, offset=offset)
+        page = queries.feeds(store(), deps.now(), sort=sort, descending=desc, limit=limit, offset=offset,
+                             schedule=deps.settings().schedule)
         runs = sorted({r.failed_run_id for r in page.items if r.failed_run_id})
         indexes = deps.airflow.poll_map_indexes(runs)
         root = _airflow_root(request)
@@ -223,6 +236,55 @@ def create_app(deps: Deps | None = None) -> FastAPI:
         """Every feed: ok / failing / stale, last success, last error, failures in a row, entries seen,
         share of pages extracted, and for a failing feed the URL of its latest poll_feed task log."""
         return feeds_data(request, sort, desc, limit, offset)
+
+    def guarded(content_type: str | None, marker: str | None, what: str) -> None:
+        if not (content_type or "").startswith("application/json") or not marker:
+            raise HTTPException(403, f"{what} needs a JSON body and the {CSRF_HEADER} header")
+
+    @app.post("/api/feeds/{name}/pause", response_model=FeedActionOut, tags=["feeds"],
+              summary="Pause or resume a feed")
+    def api_pause(name: str, body: PauseIn, user: Annotated[Any, Depends(api_user)],
+                  content_type: Annotated[str | None, Header()] = None,
+                  x_aiwatch_request: Annotated[str | None, Header(alias=CSRF_HEADER)] = None) -> FeedActionOut:
+        """A paused feed stays in the feed list (and this view) but ``prepare`` leaves it out of every
+        cycle until it is resumed. Needs a JSON body and the ``X-AIWatch-Request: 1`` header."""
+        from aiwatch.store import repo
+
+        guarded(content_type, x_aiwatch_request, "pausing a feed")
+        who = str(user.get_name() or user.get_id())
+        if not repo.set_paused(store(), name, body.paused, who, deps.now()):
+            raise HTTPException(404, f"no feed named {name!r} in the store")
+        log.info("feed=%s %s by %s in the operator's view", name, "paused" if body.paused else "resumed", who)
+        return FeedActionOut(name, True, f"{name} paused by {who}: not polled until resumed" if body.paused
+                             else f"{name} resumed by {who}: polled from the next run on")
+
+    @app.post("/api/feeds/{name}/poll", response_model=FeedActionOut, tags=["feeds"], summary="Poll a feed now")
+    def api_poll(request: Request, name: str, user: Annotated[Any, Depends(api_user)],
+                 content_type: Annotated[str | None, Header()] = None,
+                 x_aiwatch_request: Annotated[str | None, Header(alias=CSRF_HEADER)] = None) -> FeedActionOut:
+        """The feed's next poll ignores its back-off, and a run of the DAG is queued now through
+        Airflow's REST API with the user's session (so the user's rights apply). Needs a JSON body
+        (``{}``) and the ``X-AIWatch-Request: 1`` header."""
+        from aiwatch.airflow_api import AirflowAPI, ApiError, Credentials
+        from aiwatch.store import repo
+
+        guarded(content_type, x_aiwatch_request, "polling a feed")
+        who = str(user.get_name() or user.get_id())
+        if not repo.request_poll(store(), name, deps.now()):
+            raise HTTPException(404, f"no feed named {name!r} in the store")
+        settings = deps.settings()
+        api = AirflowAPI(settings.airflow_api_url or _api_base(request),
+                         Credentials(token=_session_token(request), source="the user's session"))
+        try:
+            run_id, paused = api.trigger_dag(WATCH_DAG, note=f"poll now: feed {name}, asked by {who}")
+        except ApiError as exc:
+            return FeedActionOut(name, False, f"{name}'s back-off is lifted for its next poll, but no run was "
+                                              f"queued: {exc}")
+        finally:
+            api.close()
+        log.info("feed=%s poll now by %s: run %s queued", name, who, run_id)
+        waits = "; the DAG is paused in Airflow, so the run waits until it is unpaused" if paused else ""
+        return FeedActionOut(name, True, f"run {run_id} queued: it polls {name} now, back-off or not{waits}", run_id)
 
     @app.get("/api/events", response_model=queries.EventPage, tags=["events"], summary="Partnership events")
     def api_events(_user: Annotated[Any, Depends(api_user)],

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,21 @@ class FeedRow:
     failed_at: datetime | None
     pages_given_up: int = 0  # failed repeatedly and gave up (judged on the feed's text)
     given_up_reasons: tuple[str, ...] = ()  # the latest few, as stored
+    paused_at: datetime | None = None  # paused by an operator: prepare leaves it out until resumed
+    paused_by: str | None = None
+    poll_requested_at: datetime | None = None  # "poll now" not yet served by a poll
+    next_poll_at: datetime | None = None  # the scheduled run that will really poll it (after any back-off)
+    next_poll_note: str = ""  # why then, in words
+    history: list[PollMark] = field(default_factory=list)  # the latest polls, oldest first
+
+
+@dataclass(frozen=True)
+class PollMark:
+    """One poll in a feed's history strip."""
+
+    at: datetime
+    status: str  # ok | not_modified | failed | skipped
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -159,9 +174,62 @@ def _sort_key(sort: str):  # type: ignore[no-untyped-def]
     return lambda r: (getattr(r, sort), r.name)
 
 
+HISTORY_POLLS = 20
+
+
+def next_poll(schedule: str | None, now: datetime, not_before: datetime | None, paused: bool,
+              requested: bool) -> tuple[datetime | None, str]:
+    """When the feed will really be polled: the first scheduled run at or after its back-off ends
+    (a "poll now" ignores the back-off); None when paused or when the DAG has no schedule."""
+    if paused:
+        return None, "paused: not polled until resumed"
+    backoff = not_before is not None and not_before > now and not requested
+    if schedule is None:
+        return None, "at the next triggered run (the DAG has no schedule)" + (
+            f", once the back-off ends at {not_before:%Y-%m-%d %H:%M} UTC" if backoff and not_before else "")
+    from croniter import croniter
+
+    base = not_before if backoff and not_before else now
+    try:
+        at = croniter(schedule, base).get_next(datetime)
+    except (ValueError, KeyError) as exc:
+        return None, f"schedule {schedule!r} unreadable ({exc})"
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    if backoff:
+        return at, f"the first scheduled run after its back-off ends ({not_before:%H:%M} UTC)"
+    return at, "the next scheduled run" + (" (poll now requested)" if requested else "")
+
+
+def _history(session: Session, names: list[str]) -> dict[str, list[PollMark]]:
+    """The latest polls of these feeds, oldest first (one windowed query, served by the feed index)."""
+    if not names:
+        return {}
+    ranked = (select(FeedPoll.feed, FeedPoll.at, FeedPoll.status, FeedPoll.http_status, FeedPoll.reason,
+                     FeedPoll.error, FeedPoll.new,
+                     func.row_number().over(partition_by=FeedPoll.feed,
+                                            order_by=(FeedPoll.at.desc(), FeedPoll.id.desc())).label("n"))
+              .where(FeedPoll.feed.in_(names)).subquery())
+    out: dict[str, list[PollMark]] = defaultdict(list)
+    for row in session.execute(select(ranked).where(ranked.c.n <= HISTORY_POLLS)
+                               .order_by(ranked.c.feed, ranked.c.at, ranked.c.n.desc())):
+        status = "not_modified" if row.status == "ok" and row.http_status == 304 else row.status
+        if status == "failed":
+            detail = error_in_words(row.reason, row.http_status, row.error) or "failed"
+        elif status == "not_modified":
+            detail = "unchanged (304)"
+        elif status == "ok":
+            detail = f"ok, {row.new or 0} new"
+        else:
+            detail = redact(row.error or status)[:200]
+        out[row.feed].append(PollMark(row.at, status, detail))
+    return out
+
+
 def feeds(store: Store, now: datetime, *, sort: str = "status", descending: bool = False, limit: int = 50,
-          offset: int = 0, stale_after: timedelta = STALE_AFTER) -> FeedPage:
-    """Every feed with its health, article counts and the run of its latest failed poll."""
+          offset: int = 0, stale_after: timedelta = STALE_AFTER, schedule: str | None = None) -> FeedPage:
+    """Every feed with its health, article counts, the run of its latest failed poll, its recent
+    polls, when it will really be polled next under ``schedule`` (the DAG's cron), and whether an
+    operator paused it."""
     if sort not in FEED_SORTS:
         raise QueryError(f"sort={sort!r} is not one of {', '.join(FEED_SORTS)}")
     limit, offset = page_bounds(limit, offset)
@@ -202,13 +270,24 @@ def feeds(store: Store, now: datetime, *, sort: str = "status", descending: bool
                 pages_failed=bad, pages_waiting=waiting, extracted_share=round(ok / (ok + bad), 4) if ok + bad else None,
                 failed_run_id=poll.run_id if poll and status == "failing" else None,
                 failed_at=poll.at if poll else None, pages_given_up=counts.get("given-up", 0),
-                given_up_reasons=tuple(given_up.get(state.name, ()))))
+                given_up_reasons=tuple(given_up.get(state.name, ())), paused_at=state.paused_at,
+                paused_by=state.paused_by,
+                poll_requested_at=state.poll_requested_at if state.poll_requested_at and (
+                    state.last_polled_at is None or state.poll_requested_at > state.last_polled_at) else None))
         return rows
 
     rows = store.read(work)
     rows.sort(key=_sort_key(sort), reverse=descending)
     counts = {s: sum(1 for r in rows if r.status == s) for s in _STATUS_ORDER}
-    return FeedPage(items=rows[offset:offset + limit], total=len(rows), sort=sort, descending=descending,
+    counts["paused"] = sum(1 for r in rows if r.paused_at)
+    shown = rows[offset:offset + limit]
+    history = store.read(lambda session: _history(session, [r.name for r in shown]))
+    items = []
+    for row in shown:
+        at, note = next_poll(schedule, now, row.next_attempt_at, row.paused_at is not None,
+                             row.poll_requested_at is not None)
+        items.append(replace(row, next_poll_at=at, next_poll_note=note, history=history.get(row.name, [])))
+    return FeedPage(items=items, total=len(rows), sort=sort, descending=descending,
                     limit=limit, offset=offset, counts=counts)
 
 
@@ -339,8 +418,6 @@ EVENT_STATES = ("none", "pending", "sent", "dry_run", "failed")
 
 def _with_parents(rows: list[MessageRow]) -> list[MessageRow]:
     """A reply or edit waits for its alert: say so instead of a bare "waiting to be sent"."""
-    from dataclasses import replace
-
     by_key = {m.key: m for m in rows}
     out = []
     for m in rows:

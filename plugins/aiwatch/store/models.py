@@ -77,6 +77,11 @@ class FeedState(Base):
     #: The feed's own <title>, and the outlet name the feed list gives (``title:``): outlet names.
     title: Mapped[str | None] = mapped_column(String(255))
     display_name: Mapped[str | None] = mapped_column(String(255))
+    #: Paused by an operator (left out by ``prepare`` until resumed), and "poll now" (the next poll
+    #: ignores the feed's back-off).
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paused_by: Mapped[str | None] = mapped_column(String(255))
+    poll_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class FeedPoll(Base):

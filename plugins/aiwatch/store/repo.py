@@ -71,6 +71,14 @@ class FeedSnapshot:
     consecutive_failures: int
     next_attempt_at: datetime | None
     last_error: str | None
+    poll_requested_at: datetime | None = None
+    last_polled_at: datetime | None = None
+
+    @property
+    def poll_requested(self) -> bool:
+        """An operator asked for a poll since the last one ("poll now"): back-off does not apply."""
+        return self.poll_requested_at is not None and (self.last_polled_at is None
+                                                       or self.poll_requested_at > self.last_polled_at)
 
 
 def feed_config(store: Store, name: str) -> Feed | None:
@@ -88,9 +96,46 @@ def feed_snapshot(store: Store, name: str) -> FeedSnapshot | None:
         if row is None:
             return None
         return FeedSnapshot(row.name, row.url, row.etag, row.last_modified, row.consecutive_failures,
-                            row.next_attempt_at, row.last_error)
+                            row.next_attempt_at, row.last_error, row.poll_requested_at, row.last_polled_at)
 
     return store.read(work)
+
+
+def paused_feeds(store: Store) -> dict[str, tuple[datetime, str]]:
+    """Feeds an operator paused: name -> (since, by whom)."""
+    return store.read(lambda s: {r.name: (r.paused_at, r.paused_by or "") for r in s.scalars(
+        select(FeedState).where(FeedState.paused_at.is_not(None)))})
+
+
+def set_paused(store: Store, name: str, paused: bool, who: str, now: datetime | None = None) -> bool:
+    """Pause or resume a feed; False when no such feed is registered."""
+    now = now or utcnow()
+
+    def work(session: Session) -> bool:
+        row = session.get(FeedState, name)
+        if row is None:
+            return False
+        if paused and row.paused_at is None:
+            row.paused_at, row.paused_by = now, who[:255]
+        elif not paused:
+            row.paused_at, row.paused_by = None, None
+        return True
+
+    return store.write(work)
+
+
+def request_poll(store: Store, name: str, now: datetime | None = None) -> bool:
+    """Ask for a poll of the feed on the next run, back-off or not; False when no such feed."""
+    now = now or utcnow()
+
+    def work(session: Session) -> bool:
+        row = session.get(FeedState, name)
+        if row is None:
+            return False
+        row.poll_requested_at = now
+        return True
+
+    return store.write(work)
 
 
 def host_not_before(store: Store, host: str, now: datetime | None = None) -> datetime | None:

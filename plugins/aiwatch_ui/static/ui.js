@@ -62,6 +62,35 @@ async function label(button) {
   story.querySelectorAll(".vote button").forEach((b) => { b.disabled = false; });
 }
 
+// Poll now / Pause / Resume on the Feeds page: the answer's words go next to the buttons.
+async function feedAction(button) {
+  const outcome = button.parentElement.querySelector(".outcome");
+  const name = button.dataset.feed;
+  const pausing = button.classList.contains("pause");
+  const url = "api/feeds/" + encodeURIComponent(name) + (pausing ? "/pause" : "/poll");
+  const body = pausing ? {paused: button.dataset.paused === "true"} : {};
+  button.disabled = true;
+  outcome.textContent = pausing ? "saving…" : "queueing a run…";
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", [document.body.dataset.csrfHeader]: "1"},
+      body: JSON.stringify(body),
+    });
+    const answer = await response.json().catch(() => ({}));
+    outcome.textContent = response.ok ? answer.message : "not done: " + (answer.detail || response.status);
+    if (response.ok && pausing) {
+      const paused = button.dataset.paused === "true";
+      button.dataset.paused = paused ? "false" : "true";
+      button.textContent = paused ? "Resume" : "Pause";
+    }
+  } catch (error) {
+    outcome.textContent = "not done: " + error;
+  }
+  button.disabled = false;
+}
+
 // Inside the Airflow UI this page is a sandboxed same-origin iframe that may not navigate the top
 // window; a link to an Airflow page (a task log, a DAG run) asks the UI's router to show it instead
 // of opening a second Airflow UI inside the frame.
@@ -82,5 +111,6 @@ function openInAirflow(event) {
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("button.requeue").forEach((b) => b.addEventListener("click", () => requeue(b)));
   document.querySelectorAll(".vote button").forEach((b) => b.addEventListener("click", () => label(b)));
+  document.querySelectorAll("#feeds .actions button").forEach((b) => b.addEventListener("click", () => feedAction(b)));
   document.querySelectorAll("a[data-airflow-route]").forEach((a) => a.addEventListener("click", openInAirflow));
 });
