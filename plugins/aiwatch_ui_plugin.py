@@ -10,13 +10,18 @@ from __future__ import annotations
 from airflow.plugins_manager import AirflowPlugin
 from aiwatch_ui.app import MOUNT, create_app
 
+NAV_LABEL = "AI Watch"
+
 
 class AIWatchUIPlugin(AirflowPlugin):
     name = "morocco_ai_watch_ui"
     fastapi_apps = [{"app": create_app(), "url_prefix": MOUNT, "name": "Morocco AI Watch"}]
     external_views = [{
-        "name": "Morocco AI Watch",
+        # Short enough for the navigation's label not to be cut ("Morocco …"); the pages say the rest.
+        "name": NAV_LABEL,
         "href": MOUNT.lstrip("/") + "/",  # relative to the UI's <base href>, so [api] base_url works
+        "icon": MOUNT.lstrip("/") + "/static/icon.svg",
+        "icon_dark_mode": MOUNT.lstrip("/") + "/static/icon-dark.svg",
         "url_route": "morocco-ai-watch",
         "destination": "nav",
         "nav_top_level": True,

@@ -303,7 +303,8 @@ def test_pages_escape_every_value_from_a_feed(filled, token):
     assert events.status_code == 200 and events.headers["content-type"].startswith("text/html")
     assert HOSTILE_TITLE not in events.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in events.text
-    assert "<script" not in events.text.replace('<script src="static/ui.js" defer></script>', "")
+    ours = ('<script src="static/ui.js" defer></script>', '<script src="static/theme.js"></script>')
+    assert "<script" not in events.text.replace(ours[0], "").replace(ours[1], "")
     assert "Mistral" in events.text and "msg_too_long" in events.text and 'class="requeue"' in events.text
     feeds = client.get("/aiwatch/feeds?sort=name&desc=true")
     assert feeds.status_code == 200 and 'aria-sort="descending"' in feeds.text
@@ -389,8 +390,9 @@ def test_events_show_why_each_article_is_there_and_name_outlets_as_slack_does(se
 def test_openapi_schema_documents_the_api(settings):
     schema = client_for(settings).get("/aiwatch/openapi.json").json()
     assert set(schema["paths"]) == {"/api/feeds", "/api/events", "/api/outbox/requeue", "/api/model",
-                                    "/api/model/versions/{version}/plots/{name}", "/api/review", "/api/labels"}
-    writes = {"/api/outbox/requeue", "/api/labels"}
+                                    "/api/model/versions/{version}/plots/{name}", "/api/review", "/api/labels",
+                                    "/api/feeds/{name}/pause", "/api/feeds/{name}/poll"}
+    writes = {"/api/outbox/requeue", "/api/labels", "/api/feeds/{name}/pause", "/api/feeds/{name}/poll"}
     assert all(list(schema["paths"][path]) == ["post"] for path in writes)
     assert all(list(ops) == ["get"] for path, ops in schema["paths"].items() if path not in writes)
     assert "ReviewPage" in schema["components"]["schemas"] and "LabelOut" in schema["components"]["schemas"]
@@ -403,7 +405,7 @@ def test_airflow_plugin_registers_the_app_and_the_nav_entry():
 
     assert AIWatchUIPlugin.fastapi_apps[0]["url_prefix"] == "/aiwatch"
     view = AIWatchUIPlugin.external_views[0]
-    assert view["name"] == "Morocco AI Watch" and view["href"] == "aiwatch/" and view["destination"] == "nav"
+    assert view["name"] == "AI Watch" and view["icon"] == "aiwatch/static/icon.svg" and view["href"] == "aiwatch/" and view["destination"] == "nav"
 
 
 def test_feed_credentials_never_reach_the_operators_view(tmp_path):

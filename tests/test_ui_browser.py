@@ -220,8 +220,34 @@ def test_the_operator_view_in_the_airflow_ui(airflow_ui, browser):
     wait.until(lambda d: "/plugin/morocco-ai-watch" in d.current_url and "login" not in d.current_url)
     nav = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "a[href$='plugin/morocco-ai-watch']")))
     assert nav.is_displayed()
-    frame = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "iframe[title='Morocco AI Watch']")))
+    frame = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "iframe[title='AI Watch']")))
+    # Fits Airflow's UI: our icon in the navigation (loaded), a label shown whole, a frame that fills
+    # the window beside the navigation.
+    icon = nav.find_element(By.CSS_SELECTOR, "img")
+    assert icon.get_attribute("src").endswith("/aiwatch/static/icon.svg")
+    wait.until(lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", icon))
+    cut = browser.execute_script("""
+        return [...arguments[0].querySelectorAll('*')].filter(e => e.children.length === 0 && e.textContent.trim())
+          .filter(e => e.scrollWidth > e.clientWidth + 1 || getComputedStyle(e).textOverflow === 'ellipsis'
+                       && e.scrollWidth > e.clientWidth).map(e => e.textContent)""", nav)
+    assert cut == [] and "AI Watch" in nav.text, (cut, nav.text)
+    box = browser.execute_script("const r = arguments[0].getBoundingClientRect(); "
+                                 "return [r.left, r.top, r.width, r.height, innerWidth, innerHeight]", frame)
+    assert box[2] >= box[4] - box[0] - 24 and box[3] >= box[5] - box[1] - 24, f"the frame does not fill: {box}"
+    # Airflow's own colour mode wins over the system's: dark in Airflow's UI is dark inside the frame.
     browser.switch_to.frame(frame)
+    assert browser.execute_script("return document.documentElement.dataset.theme") == "light"
+    browser.switch_to.default_content()
+    browser.execute_script("document.documentElement.classList.remove('light');"
+                           "document.documentElement.classList.add('dark')")
+    browser.switch_to.frame(frame)
+    wait.until(lambda d: d.execute_script("return document.documentElement.dataset.theme") == "dark")
+    assert browser.execute_script("return getComputedStyle(document.body).backgroundColor") != "rgb(255, 255, 255)"
+    browser.switch_to.default_content()
+    browser.execute_script("document.documentElement.classList.remove('dark');"
+                           "document.documentElement.classList.add('light')")
+    browser.switch_to.frame(frame)
+    wait.until(lambda d: d.execute_script("return document.documentElement.dataset.theme") == "light")
 
     # Feeds: the failing feed first, its error in words, a link to its poll_feed task log.
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#feeds tbody tr")))
@@ -237,7 +263,7 @@ def test_the_operator_view_in_the_airflow_ui(airflow_ui, browser):
     assert "/tasks/poll_feed/mapped/" in log_link.get_attribute("href")
     browser.switch_to.default_content()
     _shot(browser, "feeds")
-    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='Morocco AI Watch']"))
+    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='AI Watch']"))
     browser.find_element(By.CSS_SELECTOR, "a[data-sort='name']").click()
     wait.until(lambda d: "sort=name" in d.execute_script("return location.search"))
     names = [r.get_attribute("data-feed") for r in browser.find_elements(By.CSS_SELECTOR, "#feeds tbody tr")]
@@ -261,7 +287,7 @@ def test_the_operator_view_in_the_airflow_ui(airflow_ui, browser):
     browser.execute_script("arguments[0].closest('section').scrollIntoView()", failed)
     browser.switch_to.default_content()
     _shot(browser, "events")
-    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='Morocco AI Watch']"))
+    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='AI Watch']"))
     browser.find_element(By.CSS_SELECTOR, "button.requeue").click()
     outcome = browser.find_element(By.CSS_SELECTOR, "ul.failed li .outcome")
     wait.until(lambda _d: outcome.text.startswith("re-queued"))
@@ -290,7 +316,7 @@ def test_the_operator_view_in_the_airflow_ui(airflow_ui, browser):
 
     # Review: the unsure and the alerted stories; a ✅ is a label of the logged-in user, and (one label is
     # enough here: WATCH_RETRAIN_MIN_LABELS=1) an event on the labels Asset through Airflow's own REST API.
-    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='Morocco AI Watch']"))
+    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='AI Watch']"))
     browser.find_element(By.ID, "nav-review").click()
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#alerted article.story")))
     assert browser.find_elements(By.CSS_SELECTOR, "#uncertain article.story")
@@ -309,6 +335,8 @@ def test_the_operator_view_in_the_airflow_ui(airflow_ui, browser):
     for scheme in ("dark", "light"):
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia",
                                 {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+        # Inside Airflow's UI the frame follows Airflow's mode, which follows the system's: it may take a moment.
+        wait.until(lambda d, scheme=scheme: d.execute_script("return document.documentElement.dataset.theme") == scheme)
         sizes = browser.execute_script("const d = document.documentElement; return [d.scrollWidth, d.clientWidth,"
                                        " getComputedStyle(document.body).backgroundColor]")
         assert sizes[0] <= sizes[1], f"the Review page scrolls sideways in {scheme} mode: {sizes}"
@@ -336,7 +364,7 @@ def test_the_operator_view_in_the_airflow_ui(airflow_ui, browser):
         == ["ui", "file"]
 
     # The failing feed's link opens its task instance in the Airflow UI itself (not a UI inside the frame).
-    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='Morocco AI Watch']"))
+    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='AI Watch']"))
     browser.find_element(By.ID, "nav-feeds").click()
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "tr[data-feed='broken'] a.log"))).click()
     browser.switch_to.default_content()
@@ -391,7 +419,9 @@ def test_every_view_fits_the_window_in_light_and_dark_mode(airflow_ui, browser, 
                 outside = [t for t in found["tables"] if min(t[1], t[2] or t[1]) > found["window_width"] + 2]
                 assert outside == [], f"{where}: tables outside the window: {outside}"
                 assert found["narrow"] == [], f"{where}: columns narrower than their header: {found['narrow']}"
-                assert (found["background"] == "rgb(255, 255, 255)") == (scheme == "light"), (where, found)
+                assert (found["background"] == "rgb(255, 255, 255)") == (scheme == "light"), (
+                    where, found, browser.execute_script("return [localStorage.getItem('theme'), "
+                                                         "document.documentElement.dataset.theme]"))
                 if width == 1280:
                     _shot(browser, f"{view}-{scheme}")
     finally:
