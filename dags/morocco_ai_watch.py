@@ -48,23 +48,36 @@ DEFAULT_ARGS = {
 )
 def morocco_ai_watch():
     @task
-    def prepare() -> list[str]:
-        """Migrate the store, validate the feeds file, and hand one feed name per feed to the mapper
-        (names only: a feed URL may carry credentials, and XCom values are shown in the UI)."""
+    def prepare() -> list:
+        """Migrate the store, validate the feeds file, and hand the mapper one feed name per task
+        instance, or groups of WATCH_FEEDS_PER_TASK names (names only: a feed URL may carry
+        credentials, and XCom values are shown in the UI). Paused feeds are left out."""
         from aiwatch import cycle
         from aiwatch.config import Settings
 
-        return [feed.name for feed in cycle.prepare(Settings.from_env())]
+        settings = Settings.from_env()
+        names = [feed.name for feed in cycle.prepare(settings)]
+        return names if settings.feeds_per_task <= 1 else cycle.feed_groups(names, settings.feeds_per_task)
 
     @task(map_index_template="{{ feed_name }}", max_active_tis_per_dag=8)
-    def poll_feed(feed: str) -> dict:
-        """Poll one feed (conditional GET) and store its new entries."""
+    def poll_feed(feed: str | list[str]) -> dict:
+        """Poll one feed (conditional GET) and store its new entries; or a group of feeds, each alone
+        (one log line and one health record per feed), failing the task when any of them failed."""
         from aiwatch import cycle
         from aiwatch.config import Settings
 
         context = get_current_context()
-        context["feed_name"] = feed  # type: ignore[typeddict-unknown-key]
         settings = Settings.from_env()
+        if isinstance(feed, list):
+            context["feed_name"] = cycle.group_label(feed)  # type: ignore[typeddict-unknown-key]
+            outcome = cycle.poll_group(settings, feed, context["run_id"])
+            if outcome.failed:  # each feed's own fault, recorded with its back-off: retrying would not help
+                raise AirflowFailException(f"{len(outcome.failed)} of {len(feed)} feeds failed (the others are "
+                                           f"stored): " + "; ".join(outcome.failed.values()))
+            if outcome.skipped and not outcome.ok:
+                raise AirflowSkipException("every feed of this task is waiting: " + "; ".join(outcome.skipped.values()))
+            return outcome.as_dict()
+        context["feed_name"] = feed  # type: ignore[typeddict-unknown-key]
         try:
             return cycle.poll_feed(settings, cycle.feed_named(settings, feed), context["run_id"])
         except cycle.FeedFailed as exc:
@@ -136,7 +149,7 @@ def morocco_ai_watch():
         from aiwatch.config import Settings
 
         run_id = get_current_context()["run_id"]
-        names = list(feeds) if feeds else None
+        names = [name for item in feeds for name in (item if isinstance(item, list) else [item])] if feeds else None
         summary = cycle.summarise(Settings.from_env(), run_id, names)
         logging.getLogger("aiwatch.summary").info("\n%s", summary.text())
         if summary.missing_steps:

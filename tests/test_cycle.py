@@ -312,3 +312,34 @@ def test_poll_now_lifts_the_feeds_back_off_once_and_a_paused_feed_is_left_out(se
     assert repo.set_paused(store, "z", False, "amina")
     assert [f.name for f in cycle.prepare(settings)] == ["x", "z"]
     assert not repo.set_paused(store, "ghost", True, "amina") and not repo.request_poll(store, "ghost")
+
+
+def test_feeds_cut_into_groups_per_task_and_named_for_the_ui():
+    names = [f"feed-{i:02d}" for i in range(7)]
+    assert cycle.feed_groups(names, 3) == [names[0:3], names[3:6], names[6:]]
+    assert cycle.feed_groups(names, 1) == [[n] for n in names] and cycle.feed_groups([], 5) == []
+    assert cycle.group_label(names[:3]) == "feed-00, feed-01, feed-02"
+    long = [f"a-very-long-feed-name-{i:03d}" for i in range(40)]
+    label = cycle.group_label(long)
+    assert len(label) <= 250 and label.endswith(", …")
+    import sys
+
+    from conftest import REPO
+
+    sys.path.append(str(REPO / "plugins"))
+    from aiwatch_ui.airflow_meta import feed_names_of
+
+    assert feed_names_of(cycle.group_label(names[:3])) == names[:3]
+    assert feed_names_of(label) == long[:len(feed_names_of(label))] and feed_names_of("solo") == ["solo"]
+
+
+def test_a_group_polls_each_feed_alone(settings, demo_server):
+    """One task instance's feeds: each polled and recorded as alone; a failure stays with its feed."""
+    demo_server.add("/bad.xml", status=500)
+    write_feeds(settings, [{"name": "bad", "url": demo_server.url("/bad.xml")},
+                           {"name": "good", "url": demo_server.url("/atlas-tech/feed.xml")}])
+    cycle.prepare(settings)
+    outcome = cycle.poll_group(settings, ["bad", "good"], "r-group")
+    assert list(outcome.failed) == ["bad"] and "http-500" in outcome.failed["bad"]
+    assert list(outcome.ok) == ["good"] and outcome.ok["good"]["status"] == "ok"
+    assert outcome.as_dict()["feeds"] == 2 and outcome.skipped == {}

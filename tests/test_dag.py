@@ -141,6 +141,37 @@ def test_dags_test_end_to_end_from_a_foreign_directory(fresh_home, demo_server, 
     assert sum(demo_server.not_modified.values()) == 3
 
 
+def test_feeds_polled_in_groups_per_task_instance_keep_per_feed_health(fresh_home, demo_server, tmp_path):
+    """WATCH_FEEDS_PER_TASK=3: one poll_feed task instance per three feeds, named after them; a failing
+    feed fails its task but its group's other feeds are stored, and every feed keeps its own record."""
+    demo_server.add("/broken/feed.xml", Route(status=500, body=b"down"))
+    names = [("atlas-tech", "fr"), ("broken", None), ("maghreb-wire", "en"), ("akhbar-raqmiya", "ar")]
+    feeds = [{"name": name, "url": demo_server.url(f"/{name}/feed.xml"), **({"lang": lang} if lang else {})}
+             for name, lang in names]
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text(yaml.safe_dump({"feeds": feeds}), encoding="utf-8")
+    db = tmp_path / "watch.db"
+    env = dict(fresh_home, WATCH_FEEDS_FILE=str(feeds_file), WATCH_DB_URL=f"sqlite:///{db}",
+               WATCH_ALLOW_PRIVATE_NETWORKS="1", WATCH_FEEDS_PER_TASK="3")
+    run = dags_test(env, tmp_path)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    meta = sqlite3.connect(Path(fresh_home["AIRFLOW_HOME"]) / "airflow.db")
+    run_id = meta.execute("select run_id from dag_run order by id desc limit 1").fetchone()[0]
+    polls = dict(meta.execute("select rendered_map_index, state from task_instance where task_id='poll_feed' "
+                              "and run_id=?", (run_id,)))
+    assert polls == {"atlas-tech, broken, maghreb-wire": "failed", "akhbar-raqmiya": "success"}
+    store = sqlite3.connect(db)
+    assert store.execute("select count(*) from articles").fetchone()[0] == 16   # the failing feed's group too
+    health = dict(store.execute("select name, last_status from feeds"))
+    assert health == {"atlas-tech": "ok", "broken": "failed", "maghreb-wire": "ok", "akhbar-raqmiya": "ok"}
+    summary = json.loads(store.execute("select stats from cycle_steps where step='summary' order by at desc")
+                         .fetchone()[0])
+    assert summary["feeds_ok"] == 3 and list(summary["feeds_failed"]) == ["broken"]
+    log = run.stdout + run.stderr
+    assert "polled 3 feeds in this task: 2 ok, 1 failed (broken), 0 skipped (none)" in log
+    assert "1 of 3 feeds failed (the others are stored): feed=broken" in log
+
+
 @pytest.fixture
 def slack():
     from slack_standin import SlackStandIn

@@ -141,6 +141,8 @@ class Settings:
     retrain_min_labels: int = 10
     #: How long after posting an alert or digest line its reactions are still read as feedback.
     feedback_days: float = 14.0
+    #: Feeds polled by one poll_feed task instance (1: one task per feed, each named after its feed).
+    feeds_per_task: int = 1
     #: Airflow's api-server, asked to update the labels Asset when labels come from outside a task
     #: (None: the CLI asks http://localhost:8080, the operator's view the api-server it runs in).
     airflow_api_url: str | None = None
@@ -189,6 +191,7 @@ class Settings:
             review_min_score=_number(env, "WATCH_REVIEW_MIN_SCORE", cls.review_min_score, float, 0),
             slack_max_wait_s=_number(env, "WATCH_SLACK_MAX_WAIT", cls.slack_max_wait_s, float, 0),
             retrain_min_labels=_number(env, "WATCH_RETRAIN_MIN_LABELS", cls.retrain_min_labels, int, 1),
+            feeds_per_task=_number(env, "WATCH_FEEDS_PER_TASK", cls.feeds_per_task, int, 1),
             airflow_api_url=env["WATCH_AIRFLOW_API_URL"].rstrip("/") if env.get("WATCH_AIRFLOW_API_URL") else None,
         )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -111,6 +111,65 @@ def feed_named(settings: Settings, name: str) -> Feed:
     if feed is None:
         raise FeedFailed(f"feed={name} is not registered in the store; is it still in {settings.feeds_file}?")
     return feed
+
+
+def feed_groups(names: Sequence[str], per_task: int) -> list[list[str]]:
+    """The feeds cut into consecutive groups of at most ``per_task`` (``WATCH_FEEDS_PER_TASK``), in the
+    feed list's order: one task instance polls one group. With 1, each feed is its own group."""
+    size = max(1, per_task)
+    return [list(names[i:i + size]) for i in range(0, len(names), size)]
+
+
+def group_label(names: Sequence[str]) -> str:
+    """How a group's task instance is named in Airflow's UI: its feeds, comma-separated (Airflow keeps
+    250 characters of it; the operator's view reads the names back to link each feed to its log)."""
+    label = ", ".join(names)
+    return label if len(label) <= 250 else label[:248].rsplit(", ", 1)[0] + ", …"
+
+
+@dataclass(frozen=True)
+class GroupOutcome:
+    """What one task instance's feeds did: every feed's result, in the group's order."""
+
+    ok: dict[str, dict[str, Any]]
+    failed: dict[str, str]
+    skipped: dict[str, str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"feeds": len(self.ok) + len(self.failed) + len(self.skipped), "ok": sorted(self.ok),
+                "failed": self.failed, "skipped": self.skipped,
+                "new": sum(int(stats.get("new", 0) or 0) for stats in self.ok.values())}
+
+
+def poll_group(settings: Settings, names: Sequence[str], run_id: str) -> GroupOutcome:
+    """Poll a group of feeds in parallel threads (``WATCH_FETCH_WORKERS`` at most), each exactly as
+    :func:`poll_feed` does alone: its own record, back-off and log line. A feed that fails fails alone;
+    the caller decides what the group's task shows (it fails, naming them, when any feed failed)."""
+    ok: dict[str, dict[str, Any]] = {}
+    failed: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+
+    def one(name: str) -> None:
+        try:
+            ok[name] = poll_feed(settings, feed_named(settings, name), run_id)
+        except FeedFailed as exc:
+            failed[name] = str(exc)
+        except FeedSkipped as exc:
+            skipped[name] = str(exc)
+        except Exception as exc:  # poll_feed records its own surprises; this is the store being unreachable
+            log.exception("feed=%s: unexpected error while polling", name)
+            failed[name] = f"feed={name} internal-error: {type(exc).__name__}: {exc}"[:500]
+
+    with ThreadPoolExecutor(max_workers=max(1, min(settings.fetch_workers, len(names) or 1))) as pool:
+        list(pool.map(one, names))
+    order = {name: i for i, name in enumerate(names)}
+    outcome = GroupOutcome(dict(sorted(ok.items(), key=lambda kv: order[kv[0]])),
+                           dict(sorted(failed.items(), key=lambda kv: order[kv[0]])),
+                           dict(sorted(skipped.items(), key=lambda kv: order[kv[0]])))
+    log.info("polled %d feeds in this task: %d ok, %d failed (%s), %d skipped (%s)", len(names), len(outcome.ok),
+             len(outcome.failed), ", ".join(outcome.failed) or "none", len(outcome.skipped),
+             ", ".join(outcome.skipped) or "none")
+    return outcome
 
 
 def poll_feed(settings: Settings, feed: Feed, run_id: str, *, now: datetime | None = None,

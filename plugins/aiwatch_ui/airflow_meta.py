@@ -60,7 +60,9 @@ class MetadataDB:
         except Exception as exc:  # no metadata DB reachable, or an older schema: no links, page still works
             log.warning("poll_feed task instances of runs %s not read from Airflow's metadata: %s", run_ids, exc)
             return {}
-        return {(run_id, name): index for run_id, name, index in rows if name is not None}
+        # A task instance polls one feed (named after it) or a group ("a, b, c": WATCH_FEEDS_PER_TASK).
+        return {(run_id, feed): index for run_id, name, index in rows if name is not None
+                for feed in feed_names_of(name)}
 
     def last_run(self, dag_id: str) -> DagRunInfo | None:
         try:
@@ -79,6 +81,11 @@ class MetadataDB:
         except Exception as exc:
             log.warning("last run of %s not read from Airflow's metadata: %s", dag_id, exc)
             return None
+
+
+def feed_names_of(rendered_map_index: str) -> list[str]:
+    """The feeds a poll_feed task instance polled, from its name in the UI (see cycle.group_label)."""
+    return [part.strip() for part in rendered_map_index.split(", ") if part.strip() and part.strip() != "…"]
 
 
 def task_instance_path(run_id: str, map_index: int, dag_id: str = WATCH_DAG, task_id: str = POLL_TASK) -> str:
