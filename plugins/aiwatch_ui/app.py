@@ -200,6 +200,11 @@ def create_app(deps: Deps | None = None) -> FastAPI:
     def store() -> Store:
         return _migrated(deps.settings().db_url)
 
+    def guarded(content_type: str | None, marker: str | None, what: str) -> None:
+        """Writes need a JSON body and our custom header: a cross-site form or image can send neither."""
+        if not (content_type or "").startswith("application/json") or not marker:
+            raise HTTPException(403, f"{what} needs a JSON body and the {CSRF_HEADER} header")
+
     # -- data, shared by the API and the pages ------------------------------------------------
 
     def feeds_data(request: Request, sort: str, desc: bool, limit: int, offset: int) -> FeedsOut:
@@ -236,10 +241,6 @@ def create_app(deps: Deps | None = None) -> FastAPI:
         """Every feed: ok / failing / stale, last success, last error, failures in a row, entries seen,
         share of pages extracted, and for a failing feed the URL of its latest poll_feed task log."""
         return feeds_data(request, sort, desc, limit, offset)
-
-    def guarded(content_type: str | None, marker: str | None, what: str) -> None:
-        if not (content_type or "").startswith("application/json") or not marker:
-            raise HTTPException(403, f"{what} needs a JSON body and the {CSRF_HEADER} header")
 
     @app.post("/api/feeds/{name}/pause", response_model=FeedActionOut, tags=["feeds"],
               summary="Pause or resume a feed")
@@ -308,8 +309,7 @@ def create_app(deps: Deps | None = None) -> FastAPI:
                     ) -> queries.RequeueResult:
         """Put a failed message back to pending; the next send_alerts delivers it. Needs a JSON body and
         the ``X-AIWatch-Request: 1`` header (cross-site forms can send neither). 409 if it was not failed."""
-        if not (content_type or "").startswith("application/json") or not x_aiwatch_request:
-            raise HTTPException(403, f"re-queue needs a JSON body and the {CSRF_HEADER} header")
+        guarded(content_type, x_aiwatch_request, "re-queue")
         result = queries.requeue(store(), body.key)
         if result.state is None:
             raise HTTPException(404, f"no outbox message with key {body.key!r}")
@@ -336,8 +336,7 @@ def create_app(deps: Deps | None = None) -> FastAPI:
         from aiwatch import feedback
         from aiwatch.airflow_api import Credentials
 
-        if not (content_type or "").startswith("application/json") or not x_aiwatch_request:
-            raise HTTPException(403, f"labelling needs a JSON body and the {CSRF_HEADER} header")
+        guarded(content_type, x_aiwatch_request, "labelling")
         who = str(user.get_name() or user.get_id())
         try:
             result = queries.record_label(store(), body.article_id, body.label, who, body.category)

@@ -2,18 +2,23 @@
 // Text from the store is only ever written with textContent: nothing from a feed becomes markup.
 "use strict";
 
+// Every write of this view: a same-origin JSON POST with the custom header the API demands (CSRF).
+async function postJSON(url, payload) {
+  const response = await fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: {"Content-Type": "application/json", [document.body.dataset.csrfHeader]: "1"},
+    body: JSON.stringify(payload),
+  });
+  return [response, await response.json().catch(() => ({}))];
+}
+
 async function requeue(button) {
   const outcome = button.parentElement.querySelector(".outcome");
   button.disabled = true;
   outcome.textContent = "re-queueing…";
   try {
-    const response = await fetch("api/outbox/requeue", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {"Content-Type": "application/json", [document.body.dataset.csrfHeader]: "1"},
-      body: JSON.stringify({key: button.dataset.key}),
-    });
-    const body = await response.json().catch(() => ({}));
+    const [response, body] = await postJSON("api/outbox/requeue", {key: button.dataset.key});
     if (response.ok) {
       outcome.textContent = "re-queued: " + body.state + " (the next send_alerts delivers it)";
       button.remove();
@@ -35,13 +40,8 @@ async function label(button) {
   story.querySelectorAll(".vote button").forEach((b) => { b.disabled = true; });
   outcome.textContent = "recording…";
   try {
-    const response = await fetch("api/labels", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {"Content-Type": "application/json", [document.body.dataset.csrfHeader]: "1"},
-      body: JSON.stringify({article_id: Number(button.dataset.article), label: Number(button.dataset.label)}),
-    });
-    const body = await response.json().catch(() => ({}));
+    const [response, body] = await postJSON("api/labels", {article_id: Number(button.dataset.article),
+                                                          label: Number(button.dataset.label)});
     if (response.ok) {
       const result = body.result;
       const said = result.label ? "✓ relevant" : "✗ not relevant";
@@ -72,13 +72,7 @@ async function feedAction(button) {
   button.disabled = true;
   outcome.textContent = pausing ? "saving…" : "queueing a run…";
   try {
-    const response = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {"Content-Type": "application/json", [document.body.dataset.csrfHeader]: "1"},
-      body: JSON.stringify(body),
-    });
-    const answer = await response.json().catch(() => ({}));
+    const [response, answer] = await postJSON(url, body);
     outcome.textContent = response.ok ? answer.message : "not done: " + (answer.detail || response.status);
     if (response.ok && pausing) {
       const paused = button.dataset.paused === "true";
