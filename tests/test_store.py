@@ -119,6 +119,28 @@ def test_pages_saved_once_and_text_twins_marked(store_url):
     assert articles[a].fetch_status == "ok" and articles[b].duplicate_of == a
 
 
+def test_a_fingerprint_from_the_extraction_worker_is_stored_as_computed_here(store_url):
+    """The pool's worker fingerprints the text (off the main thread); the store keeps exactly what
+    save_pages would have computed, and still computes it for an outcome that carries none."""
+    from aiwatch.extract import extract_in_worker
+    from aiwatch.textutil import simhash
+
+    html = ("<html><head><title>Le Maroc et Mistral AI</title></head><body><article><p>"
+            + SUMMARY * 4 + "</p></article></body></html>").encode()
+    extracted = extract_in_worker(html, "https://outlet.ma/a", "text/html", "fr")
+    assert extracted.fingerprinted and extracted.text_fp == simhash(extracted.text)
+    store = fresh(store_url)
+    counts = repo.add_entries(store, FEED_A, [entry("https://outlet.ma/a", summary=""),
+                                              entry("https://outlet.ma/b", title="Un autre titre", summary="")],
+                              "r1", NOW)
+    a, b = counts.new_ids
+    repo.save_pages(store, [repo.PageOutcome(a, "ok", text=extracted.text, text_fp=extracted.text_fp,
+                                             fingerprinted=True),
+                            repo.PageOutcome(b, "ok", text="Texte tout autre sur le football. " * 20)], NOW)
+    stored = dict(store.read(lambda s: s.execute(select(Article.id, Article.text_fp)).all()))
+    assert stored == {a: simhash(extracted.text), b: simhash("Texte tout autre sur le football. " * 20)}
+
+
 def test_feed_health_and_poll_log(store_url):
     store = fresh(store_url)
     repo.sync_feeds(store, [FEED_A])

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import trafilatura
@@ -34,7 +34,7 @@ from trafilatura.utils import load_html
 
 from aiwatch.decode import decode_bytes
 from aiwatch.lang import detect_language
-from aiwatch.textutil import html_to_text, truncate_words
+from aiwatch.textutil import html_to_text, simhash, truncate_words
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,10 @@ class Extracted:
     lang: str | None
     site_name: str | None
     encoding: str
+    #: ``simhash(text)``, computed where the extraction ran when that is a pool worker
+    #: (``fingerprinted``), so the cycle's main process does not spend its time on it.
+    text_fp: int | None = None
+    fingerprinted: bool = False
 
 
 def looks_like_html(body: bytes, content_type: str | None) -> bool:
@@ -161,6 +165,7 @@ def extract_in_worker(body: bytes, url: str, content_type: str | None, lang_hint
     """:func:`extract_article` for a process pool: an :class:`ExtractError` comes back as
     ``(reason, message)`` (plain data pickles reliably; the exception's own arguments do not)."""
     try:
-        return extract_article(body, url, content_type, lang_hint, with_date=with_date)
+        extracted = extract_article(body, url, content_type, lang_hint, with_date=with_date)
     except ExtractError as exc:
         return exc.reason, str(exc)
+    return replace(extracted, text_fp=simhash(extracted.text or ""), fingerprinted=True)

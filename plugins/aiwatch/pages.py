@@ -38,6 +38,7 @@ from aiwatch.extract import Extracted, ExtractError, extract_article, extract_in
 from aiwatch.fetcher import Fetcher, FetchError, Response
 from aiwatch.procutil import StopRequested, stop_on_sigterm, worker_initializer
 from aiwatch.store.repo import PageJob, PageOutcome
+from aiwatch.textutil import simhash
 from aiwatch.urls import host_of, redact, shorten
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,9 @@ def _outcome(job: PageJob, response: Response, extracted: Extracted | tuple[str,
         job.article_id, "ok", text=extracted.text, page_title=extracted.title, published=extracted.published,
         lang=extracted.lang, site_name=extracted.site_name, encoding=extracted.encoding,
         http_status=response.status, final_url=response.final_url, resolved_url=resolved,
+        # Computed in the pool's worker when it extracted the page (else here, in a download thread):
+        # the store writer on the main thread no longer spends 1-8 ms per page on it.
+        text_fp=extracted.text_fp if extracted.fingerprinted else simhash(extracted.text or ""), fingerprinted=True,
     )
 
 

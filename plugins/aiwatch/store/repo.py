@@ -429,6 +429,10 @@ class PageOutcome:
     attempted: bool = True
     #: The publisher's URL an aggregator link (Google News) resolved to: the article's real identity.
     resolved_url: str | None = None
+    #: ``simhash(text)`` when the extraction worker computed it (``fingerprinted``): the store's
+    #: writer then skips it, off the cycle's main thread. Without it, ``save_pages`` computes it.
+    text_fp: int | None = None
+    fingerprinted: bool = False
 
 
 def save_pages(store: Store, outcomes: Sequence[PageOutcome], now: datetime | None = None,
@@ -465,7 +469,7 @@ def save_pages(store: Store, outcomes: Sequence[PageOutcome], now: datetime | No
                 continue
             article.text = outcome.text
             article.content_rev = (article.content_rev or 0) + 1
-            article.text_fp = simhash(outcome.text or "")
+            article.text_fp = outcome.text_fp if outcome.fingerprinted else simhash(outcome.text or "")
             article.page_title = outcome.page_title
             article.site_name = outcome.site_name
             article.encoding = outcome.encoding
