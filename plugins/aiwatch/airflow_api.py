@@ -110,13 +110,14 @@ class AirflowAPI:
             response = self._client.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             raise ApiError(f"Airflow's API at {self.base_url} is unreachable ({type(exc).__name__}: {exc})") from None
-        if response.status_code in (401, 403):
-            who = self.credentials.username or "the token"
-            raise ApiError(f"Airflow's API at {self.base_url} refused {who} (HTTP {response.status_code}"
-                           f"{': ' + _detail(response) if _detail(response) else ''})")
         if response.status_code >= 400:
+            detail = _detail(response)
+            said = f": {detail}" if detail else ""
+            if response.status_code in (401, 403):
+                who = self.credentials.username or "the token"
+                raise ApiError(f"Airflow's API at {self.base_url} refused {who} (HTTP {response.status_code}{said})")
             raise ApiError(f"Airflow's API at {self.base_url} answered HTTP {response.status_code} to {method} "
-                           f"{path}{': ' + _detail(response) if _detail(response) else ''}")
+                           f"{path}{said}")
         try:
             return response.json()
         except ValueError:
@@ -153,7 +154,6 @@ class AirflowAPI:
                            "parsed yet (is the dag-processor running on this project's dags/?)")
         found = self._call("POST", "/api/v2/assets/events", json={"asset_id": asset, "extra": dict(extra)})
         return int(found["id"])
-
 
     def trigger_dag(self, dag_id: str, note: str = "") -> tuple[str, bool]:
         """Queue a run of ``dag_id`` now (what the UI's trigger button does); returns its run id and

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -129,7 +129,7 @@ def group_label(names: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class GroupOutcome:
-    """What one task instance's feeds did: every feed's result, in the group's order."""
+    """What polled feeds did (one task instance's group, or a whole cycle's): every feed's result, in order."""
 
     ok: dict[str, dict[str, Any]]
     failed: dict[str, str]
@@ -141,31 +141,35 @@ class GroupOutcome:
                 "new": sum(int(stats.get("new", 0) or 0) for stats in self.ok.values())}
 
 
-def poll_group(settings: Settings, names: Sequence[str], run_id: str) -> GroupOutcome:
-    """Poll a group of feeds in parallel threads (``WATCH_FETCH_WORKERS`` at most), each exactly as
-    :func:`poll_feed` does alone: its own record, back-off and log line. A feed that fails fails alone;
-    the caller decides what the group's task shows (it fails, naming them, when any feed failed)."""
-    ok: dict[str, dict[str, Any]] = {}
-    failed: dict[str, str] = {}
-    skipped: dict[str, str] = {}
+def poll_feeds(settings: Settings, names: Sequence[str], run_id: str,
+               known: Mapping[str, Feed] | None = None) -> GroupOutcome:
+    """Poll feeds in parallel threads (``WATCH_FETCH_WORKERS`` at most), each exactly as
+    :func:`poll_feed` does alone: its own record, back-off and log line; a feed that fails fails
+    alone. ``known`` holds the feeds already read (else each is read from the store by name)."""
 
-    def one(name: str) -> None:
+    def one(name: str) -> tuple[str, str, Any]:
         try:
-            ok[name] = poll_feed(settings, feed_named(settings, name), run_id)
+            feed = known[name] if known and name in known else feed_named(settings, name)
+            return name, "ok", poll_feed(settings, feed, run_id)
         except FeedFailed as exc:
-            failed[name] = str(exc)
+            return name, "failed", str(exc)
         except FeedSkipped as exc:
-            skipped[name] = str(exc)
+            return name, "skipped", str(exc)
         except Exception as exc:  # poll_feed records its own surprises; this is the store being unreachable
             log.exception("feed=%s: unexpected error while polling", name)
-            failed[name] = f"feed={name} internal-error: {type(exc).__name__}: {exc}"[:500]
+            return name, "failed", f"feed={name} internal-error: {type(exc).__name__}: {exc}"[:500]
 
+    outcome = GroupOutcome({}, {}, {})
     with ThreadPoolExecutor(max_workers=max(1, min(settings.fetch_workers, len(names) or 1))) as pool:
-        list(pool.map(one, names))
-    order = {name: i for i, name in enumerate(names)}
-    outcome = GroupOutcome(dict(sorted(ok.items(), key=lambda kv: order[kv[0]])),
-                           dict(sorted(failed.items(), key=lambda kv: order[kv[0]])),
-                           dict(sorted(skipped.items(), key=lambda kv: order[kv[0]])))
+        for name, kind, value in pool.map(one, names):   # in the given order
+            getattr(outcome, kind)[name] = value
+    return outcome
+
+
+def poll_group(settings: Settings, names: Sequence[str], run_id: str) -> GroupOutcome:
+    """One task instance's group of feeds (:func:`poll_feeds`), with one line saying how it went; the
+    caller decides what the task shows (it fails, naming them, when any feed failed)."""
+    outcome = poll_feeds(settings, names, run_id)
     log.info("polled %d feeds in this task: %d ok, %d failed (%s), %d skipped (%s)", len(names), len(outcome.ok),
              len(outcome.failed), ", ".join(outcome.failed) or "none", len(outcome.skipped),
              ", ".join(outcome.skipped) or "none")
@@ -514,16 +518,8 @@ def run_cycle(settings: Settings, run_id: str | None = None, gateway: SlackGatew
 
 
 def _run_steps(settings: Settings, run_id: str, gateway: SlackGateway | None, feeds: list[Feed]) -> CycleSummary:
-    def one(feed: Feed) -> None:
-        try:
-            poll_feed(settings, feed, run_id)
-        except (FeedFailed, FeedSkipped):
-            pass  # recorded in the store and logged; the summary reports it
-        except Exception:
-            log.exception("feed=%s url=%s: unexpected error while polling", feed.name, shorten(redact(feed.url), 150))
-
-    with ThreadPoolExecutor(max_workers=max(1, min(settings.fetch_workers, len(feeds) or 1))) as pool:
-        list(pool.map(one, feeds))
+    # Failures are recorded in the store and logged per feed; the summary reports them.
+    poll_feeds(settings, [f.name for f in feeds], run_id, {f.name: f for f in feeds})
     steps = (("fetch", lambda: fetch_and_extract(settings, run_id)),
              ("classify", lambda: classify_new(settings, run_id)),
              ("group", lambda: alerts.group_events(settings, run_id)),

@@ -8,13 +8,16 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiwatch.config import Settings
 from aiwatch.slack.blocks import REACTION_NOT_RELEVANT, REACTION_RELEVANT
 from aiwatch.slack.gateway import SlackGateway, SlackMethodUnsupported, SlackRejected, SlackUnavailable
 from aiwatch.store import Store, outbox, upgrade
 from aiwatch.store.labels import add_label, label_count_since
+
+if TYPE_CHECKING:
+    from aiwatch.airflow_api import AssetSignal, Credentials
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +92,8 @@ def labels_since_training(settings: Settings) -> tuple[int, str | None]:
     return label_count_since(Store(settings.db_url), since), newest.name if newest else None
 
 
-def request_retraining(settings: Settings, extra: dict[str, Any], credentials: Any = None,
-                       api_url: str | None = None) -> Any:
+def request_retraining(settings: Settings, extra: dict[str, Any], credentials: Credentials | None = None,
+                       api_url: str | None = None) -> AssetSignal:
     """Ask Airflow's API to update the labels Asset for labels recorded outside a task (a file
     import, the operator's view), when enough have gathered; an :class:`~aiwatch.airflow_api.AssetSignal`
     says what happened. ``credentials`` default to :func:`~aiwatch.airflow_api.credentials_from_env`."""

@@ -4,8 +4,9 @@ Mounted by the api-server under ``/aiwatch`` (see ``plugins/aiwatch_ui_plugin.py
 Airflow UI through an external view (an iframe on the same origin). Every route requires an
 authenticated Airflow user through Airflow's own dependency (the ``_token`` cookie the UI sets, or a
 bearer token from ``POST /auth/token``): the API answers 401 without one, the pages redirect to
-Airflow's login. The API is read-only except ``POST /api/outbox/requeue`` and ``POST /api/labels``,
-which take a JSON body and a custom header, so a cross-site form or image cannot trigger them (CSRF). Pages are rendered with
+Airflow's login. The API is read-only except its POST routes (re-queue a message, label a story,
+pause or poll a feed), which take a JSON body and a custom header, so a cross-site form or image cannot
+trigger them (CSRF). Pages are rendered with
 autoescaping templates: a title from a feed is always text, never markup.
 """
 
@@ -21,6 +22,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from airflow.api_fastapi.core_api.security import bearer_scheme, get_user
+from aiwatch.airflow_api import Credentials
 from aiwatch.config import Settings
 from aiwatch.store import upgrade
 from aiwatch.store.engine import Store
@@ -163,6 +165,18 @@ def _api_base(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}{_airflow_root(request)}".rstrip("/")
 
 
+def _as_user(settings: Settings, request: Request) -> tuple[str, Credentials]:
+    """Where and how the view calls Airflow's REST API for the logged-in user: ``WATCH_AIRFLOW_API_URL``
+    or the api-server the request reached, with the user's own session (so their rights apply)."""
+    return (settings.airflow_api_url or _api_base(request),
+            Credentials(token=_session_token(request), source="the user's session"))
+
+
+def _who(user: Any) -> str:
+    """The logged-in Airflow user as labels and logs name them."""
+    return str(user.get_name() or user.get_id())
+
+
 def _login_redirect(request: Request) -> RedirectResponse:
     from airflow.api_fastapi.app import get_auth_manager
 
@@ -182,7 +196,7 @@ def create_app(deps: Deps | None = None) -> FastAPI:
     app = FastAPI(title="Morocco AI Watch", version="1",
                   description="The operator's view of the monitor: feed health, partnership events and their "
                               "Slack alerts, stories to label, model versions. Read-only except re-queueing a failed "
-                              "alert and labelling a story. "
+                              "alert, labelling a story and pausing or polling a feed. "
                               "Authenticate as for Airflow's API (bearer token from POST /auth/token, or the "
                               "UI's session cookie).")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -252,7 +266,7 @@ def create_app(deps: Deps | None = None) -> FastAPI:
         from aiwatch.store import repo
 
         guarded(content_type, x_aiwatch_request, "pausing a feed")
-        who = str(user.get_name() or user.get_id())
+        who = _who(user)
         if not repo.set_paused(store(), name, body.paused, who, deps.now()):
             raise HTTPException(404, f"no feed named {name!r} in the store")
         log.info("feed=%s %s by %s in the operator's view", name, "paused" if body.paused else "resumed", who)
@@ -266,16 +280,14 @@ def create_app(deps: Deps | None = None) -> FastAPI:
         """The feed's next poll ignores its back-off, and a run of the DAG is queued now through
         Airflow's REST API with the user's session (so the user's rights apply). Needs a JSON body
         (``{}``) and the ``X-AIWatch-Request: 1`` header."""
-        from aiwatch.airflow_api import AirflowAPI, ApiError, Credentials
+        from aiwatch.airflow_api import AirflowAPI, ApiError
         from aiwatch.store import repo
 
         guarded(content_type, x_aiwatch_request, "polling a feed")
-        who = str(user.get_name() or user.get_id())
+        who = _who(user)
         if not repo.request_poll(store(), name, deps.now()):
             raise HTTPException(404, f"no feed named {name!r} in the store")
-        settings = deps.settings()
-        api = AirflowAPI(settings.airflow_api_url or _api_base(request),
-                         Credentials(token=_session_token(request), source="the user's session"))
+        api = AirflowAPI(*_as_user(deps.settings(), request))
         try:
             run_id, paused = api.trigger_dag(WATCH_DAG, note=f"poll now: feed {name}, asked by {who}")
         except ApiError as exc:
@@ -334,10 +346,9 @@ def create_app(deps: Deps | None = None) -> FastAPI:
         the user's session, so ``retrain_classifier`` runs. Needs a JSON body and the
         ``X-AIWatch-Request: 1`` header (CSRF). The answer says whether the Asset moved, or why not."""
         from aiwatch import feedback
-        from aiwatch.airflow_api import Credentials
 
         guarded(content_type, x_aiwatch_request, "labelling")
-        who = str(user.get_name() or user.get_id())
+        who = _who(user)
         try:
             result = queries.record_label(store(), body.article_id, body.label, who, body.category)
         except LookupError as exc:
@@ -345,10 +356,10 @@ def create_app(deps: Deps | None = None) -> FastAPI:
         if result.outcome == "unchanged":
             return LabelOut(result, RetrainingOut(False, "the same label as before: nothing new to retrain on"))
         settings = deps.settings()
+        api_url, credentials = _as_user(settings, request)
         signal = feedback.request_retraining(
             settings, {"source": queries.UI_LABEL_SOURCE, "who": who, "article_id": body.article_id},
-            credentials=Credentials(token=_session_token(request), source="the user's session"),
-            api_url=settings.airflow_api_url or _api_base(request))
+            credentials=credentials, api_url=api_url)
         return LabelOut(result, RetrainingOut(signal.updated, signal.message))
 
     @app.get("/api/model", response_model=ModelOut, tags=["model"], summary="Model registry")

@@ -30,6 +30,7 @@ from aiwatch.store.models import (
     Label,
     OutboxMessage,
 )
+from aiwatch.store.repo import poll_pending
 from aiwatch.urls import redact
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -272,8 +273,8 @@ def feeds(store: Store, now: datetime, *, sort: str = "status", descending: bool
                 failed_at=poll.at if poll else None, pages_given_up=counts.get("given-up", 0),
                 given_up_reasons=tuple(given_up.get(state.name, ())), paused_at=state.paused_at,
                 paused_by=state.paused_by,
-                poll_requested_at=state.poll_requested_at if state.poll_requested_at and (
-                    state.last_polled_at is None or state.poll_requested_at > state.last_polled_at) else None))
+                poll_requested_at=state.poll_requested_at
+                if poll_pending(state.poll_requested_at, state.last_polled_at) else None))
         return rows
 
     rows = store.read(work)
@@ -450,7 +451,7 @@ def events(store: Store, *, limit: int = 20, offset: int = 0, state: str | None 
     start, end = _day(since, "since"), _day(until, "until")
 
     def work(session: Session) -> EventPage:
-        from aiwatch.store.events import outlet_name
+        from aiwatch.store.events import OUTLET_COLUMNS, outlet_of
 
         query = select(Event)
         if state is not None:
@@ -479,15 +480,12 @@ def events(store: Store, *, limit: int = 20, offset: int = 0, state: str | None 
             named: dict[int, set[str]] = defaultdict(set)
             counted: dict[int, int] = defaultdict(int)
             for row in session.execute(
-                    select(EventArticle.event_id, Article.outlet, Article.site_name, Article.feed,
-                           Article.source_name, FeedState.title.label("feed_title"),
-                           FeedState.display_name.label("feed_display"))
+                    select(EventArticle.event_id, *OUTLET_COLUMNS)
                     .join(Article, Article.id == EventArticle.article_id)
                     .outerjoin(FeedState, FeedState.name == Article.feed)
                     .where(EventArticle.event_id.in_(ids))):
                 counted[row.event_id] += 1
-                named[row.event_id].add(outlet_name(row.site_name, row.outlet, row.feed, source_name=row.source_name,
-                                                    feed_title=row.feed_title, feed_display=row.feed_display))
+                named[row.event_id].add(outlet_of(row))
             sizes = {event_id: (n, len(named[event_id])) for event_id, n in counted.items()}
             ranked = (select(EventArticle.event_id, EventArticle.article_id, EventArticle.role, EventArticle.reason,
                              func.row_number().over(partition_by=EventArticle.event_id,
@@ -495,9 +493,7 @@ def events(store: Store, *, limit: int = 20, offset: int = 0, state: str | None 
                       .where(EventArticle.event_id.in_(ids)).subquery())
             for row in session.execute(
                     select(ranked.c.event_id, ranked.c.role, ranked.c.reason, Article.id, Article.title, Article.url,
-                           Article.outlet, Article.site_name, Article.feed, Article.lang, Article.published_at,
-                           Article.created_at, Article.source_name, FeedState.title.label("feed_title"),
-                           FeedState.display_name.label("feed_display"))
+                           Article.lang, Article.published_at, Article.created_at, *OUTLET_COLUMNS)
                     .join(Article, Article.id == ranked.c.article_id)
                     .outerjoin(FeedState, FeedState.name == Article.feed)
                     .where(ranked.c.n <= ARTICLES_PER_EVENT).order_by(ranked.c.event_id, ranked.c.n)):
@@ -524,8 +520,7 @@ def events(store: Store, *, limit: int = 20, offset: int = 0, state: str | None 
         for event in page:
             rows = [EventArticleRow(article_id=r.id, title=r.title or "", url=r.url,
                                     # Named as the Slack alerts name it (aiwatch.store.events.event_outlets).
-                                    outlet=outlet_name(r.site_name, r.outlet, r.feed, source_name=r.source_name,
-                                                       feed_title=r.feed_title, feed_display=r.feed_display),
+                                    outlet=outlet_of(r),
                                     lang=r.lang, score=scores.get(r.id, (None, None, ""))[0],
                                     model_version=scores.get(r.id, (None, None, ""))[1], role=r.role,
                                     published_at=r.published_at, reason=r.reason or "",
@@ -734,7 +729,7 @@ def review(store: Store, models_dir: Path, *, limit: int = REVIEW_SIZE, band: fl
     """What an analyst labels: the unlabelled stories the live model is least sure of (as
     ``label export-uncertain`` ranks them) and the stories that were alerted, each with its text,
     score, the classifier's explanation and the labels already given."""
-    from aiwatch.store.events import outlet_name
+    from aiwatch.store.events import OUTLET_COLUMNS, outlet_of
     from aiwatch.store.labels import least_certain
     from aiwatch.textutil import truncate_words
 
@@ -753,9 +748,7 @@ def review(store: Store, models_dir: Path, *, limit: int = REVIEW_SIZE, band: fl
                                          dict[int, list[LabelRow]]]:
         alerted = session.execute(
             select(Event.id.label("event_id"), OutboxMessage.state, Article.id, Article.title, Article.url,
-                   Article.outlet, Article.site_name, Article.feed, Article.source_name, Article.lang,
-                   Article.published_at, Article.text, Article.summary, FeedState.title.label("feed_title"),
-                   FeedState.display_name.label("feed_display"))
+                   Article.lang, Article.published_at, Article.text, Article.summary, *OUTLET_COLUMNS)
             .join(OutboxMessage, (OutboxMessage.event_id == Event.id) & (OutboxMessage.kind == "alert"))
             .join(Article, Article.id == OutboxMessage.article_id)
             .outerjoin(FeedState, FeedState.name == Article.feed)
@@ -776,8 +769,7 @@ def review(store: Store, models_dir: Path, *, limit: int = REVIEW_SIZE, band: fl
             verdicts.update(of_version)
             for row in session.scalars(select(Label).where(Label.article_id.in_(ids)).order_by(Label.at, Label.id)):
                 labels[row.article_id].append(LabelRow(row.who, int(row.label), row.source, row.category, row.at))
-        outlets = {row.id: outlet_name(row.site_name, row.outlet, row.feed, source_name=row.source_name,
-                                       feed_title=row.feed_title, feed_display=row.feed_display) for row in alerted}
+        outlets = {row.id: outlet_of(row) for row in alerted}
         return alerted, outlets, verdicts, labels
 
     alerted, outlets, verdicts, labels = store.read(work)

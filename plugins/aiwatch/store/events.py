@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -89,11 +90,22 @@ def _looks_like_host(name: str, *, addresses_only: bool = False) -> bool:
     return not addresses_only and bool(re.fullmatch(r"(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?", name.strip().lower()))
 
 
+#: What :func:`outlet_of` reads from a row: select these with ``FeedState`` outer-joined on ``Article.feed``.
+OUTLET_COLUMNS = (Article.outlet, Article.site_name, Article.feed, Article.source_name,
+                  FeedState.title.label("feed_title"), FeedState.display_name.label("feed_display"))
+
+
+def outlet_of(row: Any) -> str:
+    """:func:`outlet_name` of a row selected with :data:`OUTLET_COLUMNS` (the Slack thread's, the
+    operator's view's and the label export's name for one outlet are the same)."""
+    return outlet_name(row.site_name, row.outlet, row.feed, source_name=row.source_name, feed_title=row.feed_title,
+                       feed_display=row.feed_display)
+
+
 def _scored_columns():  # type: ignore[no-untyped-def]
-    return (select(Article.id, Article.title, Article.text, Article.summary, Article.url, Article.feed,
-                   Article.outlet, Article.site_name, Article.lang, Article.published_at, Article.created_at,
-                   Classification.score, Classification.label, Classification.explanation, Article.source_name,
-                   FeedState.title.label("feed_title"), FeedState.display_name.label("feed_display"))
+    return (select(Article.id, Article.title, Article.text, Article.summary, Article.url, Article.lang,
+                   Article.published_at, Article.created_at, Classification.score, Classification.label,
+                   Classification.explanation, *OUTLET_COLUMNS)
             .join(Classification, Classification.article_id == Article.id)
             .outerjoin(FeedState, FeedState.name == Article.feed))
 
@@ -303,15 +315,13 @@ def event_outlets(store: Store, event_id: int) -> list[str]:
     """Outlets covering an event, in the order they reported it (the first article's outlet first)."""
 
     def work(session: Session) -> list[str]:
-        rows = session.execute(select(Article.site_name, Article.outlet, Article.feed, Article.source_name,
-                                      FeedState.title, FeedState.display_name)
+        rows = session.execute(select(*OUTLET_COLUMNS)
                                .join(EventArticle, Article.id == EventArticle.article_id)
                                .outerjoin(FeedState, FeedState.name == Article.feed)
                                .where(EventArticle.event_id == event_id).order_by(EventArticle.id))
         names: list[str] = []
-        for site_name, host, feed, source_name, feed_title, feed_display in rows:
-            name = outlet_name(site_name, host, feed, source_name=source_name, feed_title=feed_title,
-                               feed_display=feed_display)
+        for row in rows:
+            name = outlet_of(row)
             if name not in names:
                 names.append(name)
         return names

@@ -13,7 +13,7 @@ from sqlalchemy import Float, func, literal, select
 from sqlalchemy.orm import Session
 
 from aiwatch.store.engine import Store
-from aiwatch.store.events import outlet_name
+from aiwatch.store.events import OUTLET_COLUMNS, outlet_of
 from aiwatch.store.models import Article, Classification, FeedState, Label
 from aiwatch.store.repo import _insert
 
@@ -216,19 +216,15 @@ def least_certain(store: Store, threshold: float, limit: int, model_version: str
     def work(session: Session) -> tuple[list[ScoredArticle], int]:
         chosen, conditions = _candidates(model_version)
         margin = func.abs(chosen.c.score - literal(threshold, Float())).label("margin")
-        joined = (select(Article.id, Article.url, Article.outlet, Article.site_name, Article.feed, Article.source_name,
-                         FeedState.title.label("feed_title"), FeedState.display_name, Article.lang,
-                         Article.published_at, Article.title, Article.text, Article.summary, chosen.c.score,
-                         chosen.c.model_version, margin)
+        joined = (select(Article.id, Article.url, *OUTLET_COLUMNS, Article.lang, Article.published_at, Article.title,
+                         Article.text, Article.summary, chosen.c.score, chosen.c.model_version, margin)
                   .join(chosen, chosen.c.article_id == Article.id)
                   .outerjoin(FeedState, FeedState.name == Article.feed).where(*conditions))
         order = (margin, Article.published_at.desc().nulls_last(), Article.id)
         rows = session.execute(joined.order_by(*order).limit(limit)).all()
         total = session.scalar(select(func.count()).select_from(
             select(Article.id).join(chosen, chosen.c.article_id == Article.id).where(*conditions).subquery()))
-        found = [ScoredArticle(r.id, r.url, outlet_name(r.site_name, r.outlet, r.feed, source_name=r.source_name,
-                                                    feed_title=r.feed_title, feed_display=r.display_name),
-                               r.lang, r.published_at, r.title,
+        found = [ScoredArticle(r.id, r.url, outlet_of(r), r.lang, r.published_at, r.title,
                                r.text or r.summary or "", float(r.score), r.model_version, float(r.margin))
                  for r in rows]
         return found, int(total or 0)

@@ -77,8 +77,12 @@ class FeedSnapshot:
     @property
     def poll_requested(self) -> bool:
         """An operator asked for a poll since the last one ("poll now"): back-off does not apply."""
-        return self.poll_requested_at is not None and (self.last_polled_at is None
-                                                       or self.poll_requested_at > self.last_polled_at)
+        return poll_pending(self.poll_requested_at, self.last_polled_at)
+
+
+def poll_pending(requested_at: datetime | None, last_polled_at: datetime | None) -> bool:
+    """Whether a "poll now" is still to be served: asked for after the feed's last poll."""
+    return requested_at is not None and (last_polled_at is None or requested_at > last_polled_at)
 
 
 def feed_config(store: Store, name: str) -> Feed | None:
